@@ -56,8 +56,9 @@ if (command === 'test') {
   process.exit(status !== 0 ? status : failed > 0 ? 1 : 0)
 } else if (command === 'start') {
   const daemon = join(repoRoot, 'apps', 'daemon', 'package.json')
-  if (!existsSync(daemon)) {
-    console.error('npm start: the daemon (apps/daemon) has not landed yet; see docs/architecture.md')
+  const daemonScripts = existsSync(daemon) ? (JSON.parse(readFileSync(daemon, 'utf8')).scripts ?? {}) : {}
+  if (daemonScripts.start === undefined) {
+    console.error('npm start: the daemon cannot start the system yet (apps/daemon has no start script); see docs/architecture.md')
     process.exit(2)
   }
   const status = turbo(['run', 'build', '--filter=@x/daemon...'])
