@@ -87,29 +87,34 @@ async function roundTrips(connections: number, durationMs: number): Promise<numb
   return count / (elapsedMs / 1000)
 }
 
-/** Best of `rounds` interleaved runs of ours and the reference (the machine is shared and noisy). */
-async function bestOf(rounds: number, ours: () => Promise<number>, reference: () => Promise<number>): Promise<[number, number]> {
-  let best = 0
-  let bestReference = 0
+/**
+ * Best of `rounds` interleaved runs of ours and the reference (the machine is shared and noisy);
+ * every round is printed, so the spread is visible next to the recorded best.
+ */
+async function bestOf(label: string, rounds: number, ours: () => Promise<number>, reference: () => Promise<number>): Promise<[number, number]> {
+  const oursRounds: number[] = []
+  const referenceRounds: number[] = []
   for (let i = 0; i < rounds; i++) {
-    bestReference = Math.max(bestReference, await reference())
-    best = Math.max(best, await ours())
+    referenceRounds.push(await reference())
+    oursRounds.push(await ours())
   }
-  return [best, bestReference]
+  const show = (values: number[]): string => values.map((v) => v.toFixed(0)).join(' ')
+  console.log(`${label}: msgr rounds [${show(oursRounds)}], reference rounds [${show(referenceRounds)}]`)
+  return [Math.max(...oursRounds), Math.max(...referenceRounds)]
 }
 
 await throughput(64 * 1024, 64 * MiB) // warm-up
 for (const [label, size, total] of [['4KiB', 4096, 128 * MiB], ['64KiB', 64 * 1024, 512 * MiB], ['1MiB', MiB, 512 * MiB]] as const) {
-  const [value, reference] = await bestOf(3, () => throughput(size, total), () => rawThroughput(runtime, size, total))
+  const [value, reference] = await bestOf(`throughput ${label}`, 5, () => throughput(size, total), () => rawThroughput(runtime, size, total))
   report.add({ name: `msgr tcp throughput ${label}`, unit: 'MB/s', value, reference: 'raw node:net socket pump', referenceValue: reference, higherIsBetter: true })
   if (size >= 64 * 1024) {
     // Ceph's ms_crc_data = false: header, front and middle keep their crcs; the data segment does not.
-    const [unchecked, reference2] = await bestOf(3, () => throughput(size, total, false), () => rawThroughput(runtime, size, total))
+    const [unchecked, reference2] = await bestOf(`throughput ${label} crcData off`, 5, () => throughput(size, total, false), () => rawThroughput(runtime, size, total))
     report.add({ name: `msgr tcp throughput ${label} (crcData off)`, unit: 'MB/s', value: unchecked, reference: 'raw node:net socket pump', referenceValue: reference2, higherIsBetter: true })
   }
 }
 for (const connections of [1, 64]) {
-  const [value, reference] = await bestOf(2, () => roundTrips(connections, 1000), () => rawRoundTrips(runtime, connections, 1000))
+  const [value, reference] = await bestOf(`round trips x${connections}`, 3, () => roundTrips(connections, 1000), () => rawRoundTrips(runtime, connections, 1000))
   report.add({ name: `msgr tcp round trips x${connections} connections`, unit: 'round trips/s', value, reference: 'raw node:net socket ping-pong', referenceValue: reference, higherIsBetter: true })
 }
 report.write()

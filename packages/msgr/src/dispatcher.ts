@@ -28,6 +28,54 @@ export interface ReceivedMessage<T = unknown> {
   retain(): () => void
 }
 
+/** What releases a received message's throttle budget (the messenger). */
+export interface BudgetOwner {
+  /** Gives `bytes` back to the throttle. */
+  releaseBudget(bytes: number): void
+}
+
+/**
+ * @internal A received message as the messenger builds it: the throttle budget it holds is
+ * released once, on return from dispatch or, when retained, by the function `retain` returned.
+ * A class rather than an object literal with closures: the receive path builds one per message.
+ */
+export class InboundMessage<T = unknown> implements ReceivedMessage<T> {
+  /** @internal the budget's owner, set on dispatch. */
+  owner: BudgetOwner | undefined
+  private retained = false
+  private released = false
+
+  constructor(
+    readonly type: MessageType<T>,
+    readonly payload: T,
+    readonly middle: Uint8Array,
+    readonly data: Uint8Array,
+    readonly priority: number,
+    readonly seq: bigint,
+    readonly tid: bigint,
+    readonly source: EntityName,
+    readonly connection: Connection,
+    /** @internal the throttle budget the message holds. */
+    readonly budgetBytes: number,
+  ) {}
+
+  retain(): () => void {
+    this.retained = true
+    return () => this.releaseOnce()
+  }
+
+  /** @internal the dispatcher returned: release the budget unless retained. */
+  dispatched(): void {
+    if (!this.retained) this.releaseOnce()
+  }
+
+  private releaseOnce(): void {
+    if (this.released) return
+    this.released = true
+    this.owner?.releaseBudget(this.budgetBytes)
+  }
+}
+
 /** Receives messages and session events. Methods must not throw (errors are logged). */
 export interface Dispatcher {
   /** Whether `message` may be handled on the receive path, without queueing. */

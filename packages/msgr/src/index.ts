@@ -12,7 +12,10 @@
  *   Then CLIENT_IDENT / SERVER_IDENT, SESSION_RECONNECT / SESSION_RECONNECT_OK, SESSION_RESET, WAIT.
  * - **Frames** (msgr2.1 crc mode): a 32-byte preamble, segments (header, front, middle, data),
  *   crc32c on each. A corrupt frame drops the connection and is counted, never delivered.
- * - **Sessions** number messages; the receiver acks (ACK frames and piggy-backed ack_seq).
+ *   Over the fabric a frame is one message; once a session is ready, message frames queued
+ *   behind a full send window travel back to back in one fabric message (up to 64 KiB).
+ * - **Sessions** number messages; the receiver acks (ACK frames and piggy-backed ack_seq), at
+ *   once every 32 messages or 256 KiB, else on the next timer turn.
  *   {@link Policies}: lossy client (a fault ends the session), lossless peer and lossless client
  *   (the dialling side reconnects with backoff; unacked messages are replayed; duplicates are
  *   dropped by seq), stateful server (keeps sessions for clients to resume), stateless server.

@@ -54,33 +54,51 @@ export const messageHeaderBytes = 41
  * data_off (le16), ack_seq (le64), flags (u8), compat_version (le16), reserved (le16). */
 export function encodeMessageHeader(header: MessageHeader): Uint8Array {
   const out = Buffer.allocUnsafe(messageHeaderBytes)
-  out.writeBigUInt64LE(header.seq, 0)
-  out.writeBigUInt64LE(header.tid, 8)
-  out.writeUInt16LE(header.type, 16)
-  out.writeUInt16LE(header.priority, 18)
-  out.writeUInt16LE(header.version, 20)
-  out.writeUInt32LE(0, 22)
-  out.writeUInt16LE(0, 26)
-  out.writeBigUInt64LE(header.ackSeq, 28)
-  out.writeUInt8(header.flags, 36)
-  out.writeUInt16LE(header.compatVersion, 37)
-  out.writeUInt16LE(0, 39)
+  writeMessageHeader(out, 0, header)
   return new Uint8Array(out.buffer, out.byteOffset, out.length)
+}
+
+/** Writes `header` ({@link messageHeaderBytes} bytes) into `out` at `at`, as {@link encodeMessageHeader} does. */
+export function writeMessageHeader(out: Buffer, at: number, header: MessageHeader): void {
+  out.writeBigUInt64LE(header.seq, at)
+  out.writeBigUInt64LE(header.tid, at + 8)
+  out.writeUInt16LE(header.type, at + 16)
+  out.writeUInt16LE(header.priority, at + 18)
+  out.writeUInt16LE(header.version, at + 20)
+  out.fill(0, at + 22, at + 28)
+  out.writeBigUInt64LE(header.ackSeq, at + 28)
+  out.writeUInt8(header.flags, at + 36)
+  out.writeUInt16LE(header.compatVersion, at + 37)
+  out[at + 39] = 0
+  out[at + 40] = 0
+}
+
+function u16(bytes: Uint8Array, at: number): number {
+  return (bytes[at] as number) | ((bytes[at + 1] as number) << 8)
+}
+
+function u32(bytes: Uint8Array, at: number): number {
+  return (u16(bytes, at) | (u16(bytes, at + 2) << 16)) >>> 0
+}
+
+function u64(bytes: Uint8Array, at: number): bigint {
+  const low = u32(bytes, at)
+  const high = u32(bytes, at + 4)
+  return high === 0 ? BigInt(low) : (BigInt(high) << 32n) | BigInt(low)
 }
 
 /** Decodes a header; throws `DER_PROTO` when the segment has the wrong size. */
 export function decodeMessageHeader(bytes: Uint8Array): MessageHeader {
   if (bytes.length !== messageHeaderBytes) throw new DerError('DER_PROTO', `message header of ${bytes.length} bytes, expected ${messageHeaderBytes}`)
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
   return {
-    seq: view.readBigUInt64LE(0),
-    tid: view.readBigUInt64LE(8),
-    type: view.readUInt16LE(16),
-    priority: view.readUInt16LE(18),
-    version: view.readUInt16LE(20),
-    ackSeq: view.readBigUInt64LE(28),
-    flags: view.readUInt8(36),
-    compatVersion: view.readUInt16LE(37),
+    seq: u64(bytes, 0),
+    tid: u64(bytes, 8),
+    type: u16(bytes, 16),
+    priority: u16(bytes, 18),
+    version: u16(bytes, 20),
+    ackSeq: u64(bytes, 28),
+    flags: bytes[36] as number,
+    compatVersion: u16(bytes, 37),
   }
 }
 

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { DerError, Encoder, type Logger, type Random, type Runtime, silentLogger, toDerError } from '@x/common'
+import { DerError, Encoder, assert, type Logger, type Random, type Runtime, silentLogger, toDerError } from '@x/common'
 import { type Endpoint, type Fabric, type Connection as FabricConnection, parseAddress } from '@x/rdma-transport'
 import { type AuthMethod, noneAuth } from './auth.ts'
-import { type Dispatcher, DispatchQueue, type ReceivedMessage } from './dispatcher.ts'
+import { type Dispatcher, DispatchQueue, type InboundMessage, type ReceivedMessage } from './dispatcher.ts'
 import { type EntityAddr, type EntityName, type EntityType, formatEntityName, parseEntityName } from './entity.ts'
 import { Tag, epilogueBytes, preambleBytes } from './frame.ts'
 import { MessageRegistry } from './message.ts'
@@ -45,7 +45,8 @@ export interface MessengerOptions {
   readonly reconnectMaxMs?: number
   /** Largest front, middle or data segment (default 64 MiB). */
   readonly maxMessageBytes?: number
-  /** Frames posted to the fabric and not yet completed, per connection (default 64). */
+  /** Fabric sends posted and not yet completed, per connection (default 64); while it is full,
+   * queued message frames are coalesced, several per fabric send. */
   readonly sendWindow?: number
   /**
    * Compute and check the data segment's crc32c (default true; Ceph's `ms_crc_data`). Preamble,
@@ -76,10 +77,12 @@ export interface MessengerStats {
   dispatched: number
   /** Messages that waited for throttle budget. */
   throttled: number
+  /** Message frames sent behind another in the same fabric send (coalesced). */
+  coalescedFrames: number
 }
 
 interface Blocked {
-  readonly message: ReceivedMessage
+  readonly message: InboundMessage
   readonly bytes: number
   readonly transport: Transport
 }
@@ -92,6 +95,7 @@ export class Messenger {
   readonly registry: MessageRegistry
   readonly stats: MessengerStats = {
     corruptFrames: 0,
+    coalescedFrames: 0,
     protocolErrors: 0,
     authFailures: 0,
     duplicatesDropped: 0,
@@ -376,7 +380,7 @@ export class Messenger {
   }
 
   /** @internal a message passed the session's checks: throttle, then dispatch. */
-  deliver(message: ReceivedMessage, bytes: number, transport: Transport): void {
+  deliver(message: InboundMessage, bytes: number, transport: Transport): void {
     if (this.blocked.length > 0 || !this.throttle.tryAcquire(bytes)) {
       this.stats.throttled++
       this.blocked.push({ message, bytes, transport })
@@ -429,32 +433,27 @@ export class Messenger {
     }
   }
 
-  private dispatch(received: ReceivedMessage, bytes: number): void {
-    // The session builds the message with a placeholder `retain`; bind it to this budget.
-    let released = false
-    let retained = false
-    const releaseOnce = (): void => {
-      if (released) return
-      released = true
-      this.throttle.release(bytes)
-    }
-    const release = (): void => {
-      if (!retained) releaseOnce()
-    }
-    const message = received
-    message.retain = () => {
-      retained = true
-      return releaseOnce
-    }
+  /** @internal gives a dispatched message's budget back (see `InboundMessage`). */
+  releaseBudget(bytes: number): void {
+    this.throttle.release(bytes)
+  }
+
+  private dispatch(message: InboundMessage, bytes: number): void {
+    assert(bytes === message.budgetBytes, 'a message holds the budget it was admitted with')
+    message.owner = this
     for (const dispatcher of this.dispatchers) {
       if (dispatcher.fastDispatch !== undefined && this.claims(dispatcher, message)) {
         this.stats.dispatched++
-        this.each((d) => d === dispatcher && d.fastDispatch?.(message))
-        release()
+        try {
+          dispatcher.fastDispatch(message)
+        } catch (error) {
+          this.log.error('dispatcher threw', { reason: (error as Error).message })
+        }
+        message.dispatched()
         return
       }
     }
-    this.queue.push(message, release)
+    this.queue.push(message, () => message.dispatched())
     if (!this.drainScheduled) {
       this.drainScheduled = true
       this.runtime.timers.schedule(0, () => this.drainQueue())

@@ -12,10 +12,10 @@
 import { Decoder, DerError, Encoder, type TimerHandle, isDerError, toDerError } from '@x/common'
 import type { Connection as FabricConnection } from '@x/rdma-transport'
 import { type AuthMethod, type ClientAuth, type ServerAuth, signTranscript, signaturesMatch } from './auth.ts'
-import type { ReceivedMessage } from './dispatcher.ts'
+import { InboundMessage } from './dispatcher.ts'
 import { type EntityName, formatEntityName, parseEntityName } from './entity.ts'
-import { Tag, decodeBanner, decodeFrame, encodeBanner, encodeFrame, encodeFrameParts, featureRevision1 } from './frame.ts'
-import { type MessageHeader, type OutgoingMessage, Priority, decodeMessageHeader, encodeMessageHeader } from './message.ts'
+import { Tag, decodeBanner, decodeFrame, encodeBanner, encodeFrame, encodeFramePartsInPlace, epilogueBytes, featureRevision1, frameLength, preambleBytes } from './frame.ts'
+import { type MessageHeader, type OutgoingMessage, Priority, decodeMessageHeader, messageHeaderBytes, writeMessageHeader } from './message.ts'
 import type { Messenger } from './messenger.ts'
 import type { Policy } from './policy.ts'
 
@@ -25,6 +25,12 @@ export type ConnectionState = 'connecting' | 'open' | 'standby' | 'closed'
 
 const flagLossy = 1n
 const empty = new Uint8Array(0)
+/** Ack at once after this many unacknowledged messages... */
+const ackEveryMessages = 32n
+/** ...or this many bytes of them (else on the next timer turn, or piggybacked on a reply). */
+const ackEveryBytes = 256 * 1024
+/** Queued message frames are sent together up to this many bytes per fabric send. */
+const coalesceBytes = 64 * 1024
 
 interface Outgoing {
   readonly seq: bigint
@@ -99,9 +105,8 @@ export class Connection {
     const front = this.messenger.registry.encode(message.type, message.payload)
     const bytes = front.length + (message.middle?.length ?? 0) + (message.data?.length ?? 0)
     const limit = this.messenger.maxMessageBytes
-    for (const part of [front, message.middle, message.data]) {
-      if (part !== undefined && part.length > limit) throw new DerError('DER_OVERFLOW', `message segment of ${part.length} bytes exceeds ${limit}`)
-    }
+    const largest = Math.max(front.length, message.middle?.length ?? 0, message.data?.length ?? 0)
+    if (largest > limit) throw new DerError('DER_OVERFLOW', `message segment of ${largest} bytes exceeds ${limit}`)
     this.outSeq++
     this.outgoing.push({ seq: this.outSeq, message: message, front, bytes })
     this.transport?.pump()
@@ -132,10 +137,17 @@ export class Connection {
       flags: 0,
       compatVersion: m.type.codec.compat,
     }
-    return encodeFrameParts(Tag.message, [encodeMessageHeader(header), next.front, m.middle ?? empty, m.data ?? empty], this.messenger.crcData)
+    // The header is written straight into the frame's head: one allocation per frame.
+    return encodeFramePartsInPlace(Tag.message, messageHeaderBytes, writeMessageHeader, header, next.front, m.middle ?? empty, m.data ?? empty, this.messenger.crcData)
   }
 
   private highestSentSeq = 0n
+
+  /** @internal the size of the next message's frame (an upper bound), or undefined when none is queued. */
+  nextFrameBytes(): number | undefined {
+    const next = this.outgoing[this.sentCount]
+    return next === undefined ? undefined : preambleBytes + messageHeaderBytes + 4 + next.bytes + epilogueBytes
+  }
 
   /** @internal when acks last made progress (or the first unacked message went out). */
   ackProgressMs = 0
@@ -266,6 +278,8 @@ export class Transport {
   private readonly keepaliveTimer: TimerHandle
   private ackTimer: TimerHandle | undefined
   private ackedSeq = 0n
+  /** Bytes of messages received since we last acknowledged (explicitly or piggybacked). */
+  private bytesSinceAck = 0
   private txTranscript: Uint8Array[] | undefined = []
   private rxTranscript: Uint8Array[] | undefined = []
   private clientAuth: ClientAuth | undefined
@@ -304,23 +318,42 @@ export class Transport {
     const m = this.messenger
     while (this.state !== 'closed' && this.fabric.state === 'established' && this.inflight < m.sendWindow) {
       let bytes = this.control.shift()
-      let isMessage = false
-      if (bytes === undefined && this.state === 'ready' && this.session?.transport === this) {
-        const ackSeq = this.session.inSeq
-        bytes = this.session.nextFrame()
-        isMessage = bytes !== undefined
-        // The frame carries ack_seq: no separate ACK is needed up to there.
-        if (isMessage && ackSeq > this.ackedSeq) this.ackedSeq = ackSeq
+      let frames = 0
+      const session = this.session
+      if (bytes === undefined && this.state === 'ready' && session?.transport === this) {
+        const ackSeq = session.inSeq
+        bytes = session.nextFrame()
+        if (bytes !== undefined) {
+          frames = 1
+          // Small messages already queued share one fabric send (frames back to back): one post,
+          // one completion and one fabric header for the lot instead of one per message.
+          let total = 0
+          for (const part of bytes) total += part.length
+          let batch: Uint8Array[] | undefined
+          for (let next = session.nextFrameBytes(); next !== undefined && total + next <= coalesceBytes; next = session.nextFrameBytes()) {
+            batch ??= bytes.slice()
+            for (const part of session.nextFrame() as Uint8Array[]) batch.push(part)
+            total += next
+            frames++
+          }
+          bytes = batch ?? bytes
+          // The frame carries ack_seq: no separate ACK is needed up to there.
+          if (ackSeq > this.ackedSeq) {
+            this.ackedSeq = ackSeq
+            this.bytesSinceAck = 0
+          }
+        }
       }
       if (bytes === undefined) break
       try {
         this.fabric.send(m.fabricTag, bytes, { context: this })
         this.inflight++
+        if (frames > 1) m.stats.coalescedFrames += frames - 1
       } catch (error) {
         if (isDerError(error, 'DER_AGAIN')) {
           m.waitForRoom(this)
           // A message frame is rebuilt when retried; control frames wait at the head.
-          if (isMessage && this.session !== undefined) this.session.sentCount--
+          if (frames > 0 && session !== undefined) session.sentCount -= frames
           else this.control.unshift(bytes)
           return
         }
@@ -351,8 +384,18 @@ export class Transport {
         this.sendFrame(Tag.hello, new Encoder().u8(1).string(me.nameText).string(me.address.uri).u32(me.address.nonce).string(this.fabric.peerAddress).finish())
         return
       }
+      if (this.state === 'ready') {
+        // Once ready, one fabric message may carry several frames back to back (see `pump`).
+        for (let at = 0; at < bytes.length && this.state === 'ready' && !this.closeAfterFlush; ) {
+          const length = frameLength(bytes, at)
+          const frame = decodeFrame(bytes.subarray(at, at + length), this.messenger.maxMessageBytes)
+          at += length
+          this.onFrame(frame.tag, frame.segments)
+        }
+        return
+      }
       const frame = decodeFrame(bytes, this.messenger.maxMessageBytes)
-      if (this.state !== 'ready' && frame.tag !== Tag.authSignature) this.rxTranscript?.push(bytes)
+      if (frame.tag !== Tag.authSignature) this.rxTranscript?.push(bytes)
       this.onFrame(frame.tag, frame.segments)
     } catch (error) {
       const e = toDerError(error)
@@ -440,6 +483,8 @@ export class Transport {
   }
 
   private onFrame(tag: number, segments: readonly Uint8Array[]): void {
+    // The hot path first: a message's control segment is a fixed header, no decoder needed.
+    if (tag === Tag.message) return this.onMessage(segments)
     const control = segments[0] as Uint8Array
     const d = new Decoder(control, { maxBytesLength: 1 << 16, maxItems: 64 })
     const m = this.messenger
@@ -606,8 +651,6 @@ export class Transport {
         session.waitForPeer(this)
         return
       }
-      case Tag.message:
-        return this.onMessage(segments)
       case Tag.ack: {
         this.expect('ready')
         const seq = d.u64()
@@ -719,7 +762,7 @@ export class Transport {
   }
 
   private onMessage(segments: readonly Uint8Array[]): void {
-    this.expect('ready')
+    if (this.state !== 'ready') this.expect('ready')
     const session = this.session
     if (session === undefined) throw new DerError('DER_PROTO', 'message without a session')
     const header = decodeMessageHeader(segments[0] as Uint8Array)
@@ -733,14 +776,16 @@ export class Transport {
     if (header.seq !== session.inSeq + 1n) throw new DerError('DER_PROTO', `sequence gap: expected ${session.inSeq + 1n}, got ${header.seq}`)
     session.inSeq = header.seq
     session.stats.messagesReceived++
-    if (header.seq - this.ackedSeq >= 32n) {
-      // Streaming: ack now rather than on the next timer turn, so the sender's window keeps moving.
-      this.ackedSeq = header.seq
-      this.sendFrame(Tag.ack, new Encoder().u64(header.seq).finish())
+    let bytes = 0
+    for (const segment of segments) bytes += segment.length
+    this.bytesSinceAck += bytes
+    if (header.seq - this.ackedSeq >= ackEveryMessages || this.bytesSinceAck >= ackEveryBytes) {
+      // Streaming: ack now rather than on the next timer turn, so the sender's window keeps moving
+      // (large messages: after every ackEveryBytes, or a few in flight would wait for the timer).
+      this.sendAck(header.seq)
     } else {
       this.scheduleAck()
     }
-    const empty = new Uint8Array(0)
     let decoded
     try {
       decoded = this.messenger.registry.decode(header.type, segments[1] ?? empty)
@@ -749,20 +794,18 @@ export class Transport {
       this.messenger.log.warn('dropping undecodable message', { peer: this.fabric.peerAddress, type: header.type, reason: (error as Error).message })
       return
     }
-    const message: ReceivedMessage = {
-      type: decoded.type,
-      payload: decoded.payload,
-      middle: segments[2] ?? empty,
-      data: segments[3] ?? empty,
-      priority: header.priority,
-      seq: header.seq,
-      tid: header.tid,
-      source: this.peer?.name as EntityName,
-      connection: session,
-      retain: () => () => {},
-    }
-    let bytes = 0
-    for (const s of segments) bytes += s.length
+    const message = new InboundMessage(
+      decoded.type,
+      decoded.payload,
+      segments[2] ?? empty,
+      segments[3] ?? empty,
+      header.priority,
+      header.seq,
+      header.tid,
+      this.peer?.name as EntityName,
+      session,
+      bytes,
+    )
     this.messenger.deliver(message, bytes, this)
   }
 
@@ -772,8 +815,15 @@ export class Transport {
       this.ackTimer = undefined
       const session = this.session
       if (session === undefined || this.state !== 'ready' || session.inSeq <= this.ackedSeq) return
-      this.ackedSeq = session.inSeq
-      this.sendFrame(Tag.ack, new Encoder().u64(session.inSeq).finish())
+      this.sendAck(session.inSeq)
     })
+  }
+
+  private sendAck(seq: bigint): void {
+    this.ackedSeq = seq
+    this.bytesSinceAck = 0
+    const control = Buffer.allocUnsafe(8)
+    control.writeBigUInt64LE(seq, 0)
+    this.sendFrame(Tag.ack, control)
   }
 }

@@ -2,6 +2,8 @@ import { Random, isDerError } from '@x/common'
 import { describe, expect, it } from 'vitest'
 import { DispatchQueue, Tag, decodeBanner, decodeFrame, decodeMessageHeader, encodeBanner, encodeFrame, encodeFrameParts, encodeMessageHeader, featureRevision1, parseEntityName, formatEntityName } from '../src/index.ts'
 import type { ReceivedMessage } from '../src/index.ts'
+import { encodeFramePartsInPlace, frameLength } from '../src/frame.ts'
+import { messageHeaderBytes, writeMessageHeader } from '../src/message.ts'
 
 const seed = Number(process.env.X_SEED ?? 5)
 
@@ -44,6 +46,50 @@ describe('frames', () => {
     const frontFlipped = unchecked.slice()
     frontFlipped[32 + 41 + 4 + 3] = 99
     expect(() => decodeFrame(frontFlipped, 1 << 20)).toThrow(expect.objectContaining({ name: 'DER_CSUM' }))
+  })
+
+  it('message frames written in place keep the wire bytes (golden, crcData on and off)', () => {
+    const header = { seq: 0x1_0000_0005n, tid: 7n, type: 3, priority: 127, version: 2, ackSeq: 4n, flags: 0, compatVersion: 1 }
+    const front = new Uint8Array([1, 2, 3])
+    const data = new Uint8Array([9, 8, 7, 6, 5])
+    const golden = {
+      crc: '1104290000000800030000000800000000000800050000000010000039a19daa0500000001000000070000000000000003007f000200000000000000040000000000000000010000005d069c5701020309080706050e1ef230f100000000a9508e66',
+      noDataCrc: '1104290000000800030000000800000000000800050000000010000039a19daa0500000001000000070000000000000003007f000200000000000000040000000000000000010000005d069c5701020309080706052e1ef230f10000000000000000',
+    }
+    for (const crcData of [true, false]) {
+      const want = crcData ? golden.crc : golden.noDataCrc
+      const contiguous = encodeFrame(Tag.message, [encodeMessageHeader(header), front, new Uint8Array(0), data], crcData)
+      expect(Buffer.from(contiguous).toString('hex')).toBe(want)
+      const inPlace = encodeFramePartsInPlace(Tag.message, messageHeaderBytes, writeMessageHeader, header, front, new Uint8Array(0), data, crcData)
+      expect(Buffer.concat(inPlace).toString('hex')).toBe(want)
+      const decoded = decodeFrame(Buffer.concat(inPlace), 1 << 20)
+      expect(decodeMessageHeader(decoded.segments[0] as Uint8Array)).toEqual(header)
+      expect(decoded.segments.map((s) => s.length)).toEqual([41, 3, 0, 5])
+    }
+    // Fewer segments: trailing empty ones are dropped, as encodeFrameParts does.
+    for (const [f, m, d] of [[front, new Uint8Array(0), new Uint8Array(0)], [front, data, new Uint8Array(0)], [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)]] as const) {
+      const inPlace = Buffer.concat(encodeFramePartsInPlace(Tag.message, messageHeaderBytes, writeMessageHeader, header, f, m, d))
+      expect(inPlace.toString('hex')).toBe(Buffer.from(encodeFrame(Tag.message, [encodeMessageHeader(header), f, m, d])).toString('hex'))
+    }
+  })
+
+  it('frames sent back to back split by their preambles; a cut or corrupt run fails typed', () => {
+    const random = new Random(seed)
+    const frames = Array.from({ length: 20 }, (_, i) =>
+      encodeFrame(Tag.message, [new Uint8Array(41).fill(i), random.bytes(random.int(300)), new Uint8Array(0), random.bytes(random.int(3) * 2000)]),
+    )
+    const run = Buffer.concat(frames)
+    const split: number[] = []
+    for (let at = 0; at < run.length; ) {
+      const length = frameLength(run, at)
+      const frame = decodeFrame(run.subarray(at, at + length), 1 << 20)
+      split.push(frame.segments[0]?.[0] as number)
+      at += length
+    }
+    expect(split, `seed ${seed}`).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    const cut = run.subarray(0, run.length - 7)
+    const last = cut.length - (frames[19]?.length as number) + 7
+    expect(() => decodeFrame(cut.subarray(last, last + frameLength(cut, last)), 1 << 20)).toThrow(/preamble says/)
   })
 
   it('refuse oversized segments and random bytes with typed errors (fuzz)', () => {

@@ -1,15 +1,15 @@
 import { VirtualRuntime } from '@x/common'
 import { MemoryFabric, type MemoryFaults } from '@x/rdma-transport'
 import { describe, expect, it } from 'vitest'
-import { Policies } from '../src/index.ts'
+import { type MessengerOptions, Policies } from '../src/index.ts'
 import { messenger, range } from './helpers.ts'
 
 const seeds = process.env.X_SEED === undefined ? [1, 2, 3] : [Number(process.env.X_SEED)]
 
-async function losslessRun(seed: number, faults: MemoryFaults, count: number) {
+async function losslessRun(seed: number, faults: MemoryFaults, count: number, extra: Partial<MessengerOptions> = {}) {
   const runtime = new VirtualRuntime({ seed })
   const fabric = new MemoryFabric({ runtime, latencyMs: 0.2, faults: {} })
-  const options = { defaultPolicy: Policies.losslessPeer() }
+  const options = { defaultPolicy: Policies.losslessPeer(), ...extra }
   const a = await messenger(fabric, runtime, 'engine.1', 'memory://e1', options)
   const b = await messenger(fabric, runtime, 'engine.2', 'memory://e2', options)
   const ab = a.m.connect('memory://e2', 'engine')
@@ -32,6 +32,18 @@ async function losslessRun(seed: number, faults: MemoryFaults, count: number) {
 
 describe('lossless sessions under seeded faults (memory fabric, virtual time)', () => {
   for (const seed of seeds) {
+    it(`seed ${seed}: frames coalesced behind a small send window stay exactly once and in order under faults`, async () => {
+      const faults = { dropRate: 0.01, duplicateRate: 0.01, reorderRate: 0.01, delayRate: 0.02, maxDelayMs: 5, resetRate: 0.002 }
+      const { done, a, b, fabric, ab, ba } = await losslessRun(seed, faults, 3000, { sendWindow: 2 })
+      const why = `seed ${seed}: a got ${a.recorder.messages.length}, b got ${b.recorder.messages.length}, faults ${JSON.stringify(fabric.stats)}`
+      expect(done, why).toBe(true)
+      expect(b.recorder.numbers('a'), why).toEqual(range(0, 3000))
+      expect(a.recorder.numbers('b'), why).toEqual(range(0, 3000))
+      expect(a.m.stats.coalescedFrames + b.m.stats.coalescedFrames, why).toBeGreaterThan(1000)
+      expect(fabric.stats.dropped + fabric.stats.resets + fabric.stats.duplicated + fabric.stats.reordered, why).toBeGreaterThan(0)
+      expect(ab.unacked + ba.unacked, why).toBe(0)
+    }, 60_000)
+
     it(`seed ${seed}: exactly once, in order, across drops, duplicates, reorders, delays and resets`, async () => {
       const faults = { dropRate: 0.005, duplicateRate: 0.005, reorderRate: 0.005, delayRate: 0.02, maxDelayMs: 5, resetRate: 0.001 }
       const { done, a, b, fabric, ab, ba } = await losslessRun(seed, faults, 3000)
