@@ -5,7 +5,7 @@ import { BenchReport } from '@x/bench'
 import { type StructCodec, createRealRuntime } from '@x/common'
 import { TcpFabric } from '@x/rdma-transport'
 import { MessageRegistry, Messenger, Policies } from '../src/index.ts'
-import { rawRoundTrips, rawThroughput } from './raw.ts'
+import { rawRoundTrips, rawThroughput } from '@x/bench'
 
 const runtime = createRealRuntime({ seed: 1 })
 const report = new BenchReport('msgr')

@@ -4,7 +4,7 @@
 import { BenchReport } from '@x/bench'
 import { createRealRuntime } from '@x/common'
 import { type Connection, type Endpoint, TcpFabric } from '../src/index.ts'
-import { rawRoundTrips, rawThroughput } from './raw.ts'
+import { rawRoundTrips, rawThroughput } from '@x/bench'
 
 const runtime = createRealRuntime({ seed: 1 })
 const report = new BenchReport('rdma-transport')

@@ -1,13 +1,16 @@
-// The reference of every benchmark here: a raw node:net socket pump on 127.0.0.1, in the same run.
+// The reference of the transport benchmarks (rdma-transport, msgr): a raw node:net socket pump on
+// 127.0.0.1, measured in the same run as the code under test.
 import type { Runtime } from '@x/common'
 import net from 'node:net'
 
+/** A connected pair of raw sockets on 127.0.0.1. */
 export interface RawPair {
   client: net.Socket
   server: net.Socket
   close(): Promise<void>
 }
 
+/** Opens a listening socket on 127.0.0.1 (port 0) and connects one client to it. */
 export async function rawPair(): Promise<RawPair> {
   let serverSide: net.Socket | undefined
   const server = net.createServer({ noDelay: true }, (socket) => (serverSide = socket))
@@ -29,6 +32,7 @@ export async function rawPair(): Promise<RawPair> {
 }
 
 /** MB/s of pushing `totalBytes` in writes of `sizeBytes` from client to server. */
+/** MB/s of `totalBytes` pumped in messages of `sizeBytes` through a raw socket pair. */
 export async function rawThroughput(runtime: Runtime, sizeBytes: number, totalBytes: number): Promise<number> {
   const pair = await rawPair()
   const payload = Buffer.alloc(sizeBytes, 7)
@@ -52,6 +56,7 @@ export async function rawThroughput(runtime: Runtime, sizeBytes: number, totalBy
 }
 
 /** Round trips per second of `connections` sockets each bouncing a 16-byte message, for `durationMs`. */
+/** Round trips per second of small messages over `connections` raw socket pairs for `durationMs`. */
 export async function rawRoundTrips(runtime: Runtime, connections: number, durationMs: number): Promise<number> {
   const pairs = await Promise.all(Array.from({ length: connections }, () => rawPair()))
   const message = Buffer.alloc(16, 1)
