@@ -123,6 +123,23 @@ describe('Encoder/Decoder round trips', () => {
     expect(new Decoder(new Encoder().varuint64((1n << 64n) - 1n).finish()).varuint64()).toBe((1n << 64n) - 1n)
   })
 
+  it('encodes strings in place: minimal prefix, multi-byte text, growth at every boundary', () => {
+    const samples = ['', 'a', 'x'.repeat(42), 'x'.repeat(43), 'é'.repeat(64), '✓'.repeat(50), '𝄞'.repeat(40), 'y'.repeat(20_000)]
+    for (const text of samples) {
+      for (let capacity = 16; capacity <= 64; capacity += 3) {
+        const encoder = new Encoder(capacity)
+        encoder.raw(new Uint8Array(capacity - 3)).string(text).u8(0xab)
+        const bytes = encoder.finish()
+        const decoder = new Decoder(bytes)
+        decoder.raw(capacity - 3)
+        const utf8 = new TextEncoder().encode(text)
+        expect(decoder.string()).toBe(text)
+        expect(decoder.u8()).toBe(0xab)
+        expect(bytes.length).toBe(capacity - 3 + utf8.length + new Encoder().varuint(utf8.length).byteLength + 1)
+      }
+    }
+  })
+
   it('refuses non-minimal and oversized varints', () => {
     expect(() => new Decoder(Uint8Array.of(0x80, 0x00)).varuint()).toThrow(DecodeError)
     expect(() => new Decoder(new Uint8Array(11).fill(0xff)).varuint64()).toThrow(/longer than 10 bytes/)

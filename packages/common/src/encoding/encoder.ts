@@ -12,6 +12,16 @@ import { assert } from '../assert.ts'
 const textEncoder = new TextEncoder()
 const maxU64 = (1n << 64n) - 1n
 
+/** Bytes of the LEB128 encoding of a safe non-negative integer. */
+function varuintSize(value: number): number {
+  let size = 1
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80)
+    size++
+  }
+  return size
+}
+
 /** Writes values; {@link Encoder.finish} returns the bytes. */
 export class Encoder {
   private buffer: Uint8Array
@@ -135,9 +145,23 @@ export class Encoder {
     return this.varuint(bytes.length).raw(bytes)
   }
 
-  /** A varuint byte length, then the UTF-8 bytes of the string. */
+  /**
+   * A varuint byte length, then the UTF-8 bytes of the string. The bytes are encoded in place
+   * (no temporary array): room for the longest possible encoding (3 bytes per UTF-16 unit) and
+   * its length prefix is reserved, and the bytes move back if the real prefix is shorter.
+   */
   string(value: string): this {
-    return this.bytes(textEncoder.encode(value))
+    const maxBytes = value.length * 3
+    const prefixMax = varuintSize(maxBytes)
+    this.reserve(8 + maxBytes) // 8: varuint() below reserves its own worst case; it must not reallocate past `length`
+    const start = this.length
+    const { written } = textEncoder.encodeInto(value, this.buffer.subarray(start + prefixMax))
+    const prefix = varuintSize(written)
+    if (prefix < prefixMax) this.buffer.copyWithin(start + prefix, start + prefixMax, start + prefixMax + written)
+    this.varuint(written)
+    assert(this.length === start + prefix, 'string(): length prefix size')
+    this.length += written
+    return this
   }
 
   /** A varuint count, then each item. Every item must encode to at least one byte. */
