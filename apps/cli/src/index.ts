@@ -1,5 +1,8 @@
 /**
- * The command lines of the `@x` storage system. Today: `crushtool`, compatible with Ceph's
+ * The command lines of the `@x` storage system: `dmg` (the administration tool, over gRPC to the
+ * daemon's control server: `system query`, `pool create|list|query|destroy`, `-j` JSON envelopes,
+ * `ERROR: dmg: DER_NAME(code): ...` messages; {@link runDmg}, `pnpm -s dmg ...` from the repository
+ * root) and `crushtool`, compatible with Ceph's
  * (`-c`, `-d`, `-i`, `-o`, `--build`, `--test` with its `--show-*` outputs, `--compare`, the
  * tunables setters and item edits), runnable from the repository root as `pnpm -s crushtool`.
  *
@@ -20,3 +23,6 @@
  * @packageDocumentation
  */
 export { type CrushtoolIo, crushtoolUsage, runCrushtool } from './crushtool/crushtool.ts'
+export { type CommandResult, type ControlCaller, parsePoolSize, parseProperties, poolCreate, poolDestroy, poolList, poolQuery, systemQuery } from './dmg/commands.ts'
+export { type JsonEnvelope, errorEnvelope, formatDmgError, formatTable, humanBytes, okEnvelope } from './dmg/format.ts'
+export { type ControlTarget, type DmgGlobalOptions, type DmgIo, dmgExitCodes, resolveControlTarget, runDmg } from './dmg/program.ts'

@@ -1,6 +1,25 @@
 /**
- * The engine daemon's foundations: its configuration, logging, metrics, telemetry endpoint and
- * graceful shutdown. (The engine and the gRPC control server arrive with the assembled system.)
+ * The engine daemon: its configuration, logging, metrics, telemetry endpoint, graceful shutdown,
+ * the engine it runs and the gRPC control server `dmg` talks to. `src/main.ts` is the process
+ * entry (`tsx --conditions=@x/source src/main.ts [-o CONFIG]`, or `$X_CONFIG`, else the embedded
+ * default).
+ *
+ * - **Engine** ({@link Engine}, {@link startDaemon}): opens or formats the file (or ram) devices
+ *   of the engine's storage tiers into a `@x/engine` `TargetSet` (one device per target; a tier
+ *   shared by several targets is split into per-target files `<path>.t<i>`), runs a
+ *   single-replica management service (Raft on a `FileStorage` under the control metadata
+ *   directory) that records the local rank as joined (its UUID kept across restarts), and per
+ *   pool: a management entry, a pool service (its own Raft group) initialised with the pool's
+ *   properties and a `buildPoolMap` map over the local targets, and an `ObjectService` on cart over
+ *   `TcpFabric` (the first pool on the configured fabric port). Restarts reopen ready pools and
+ *   clean up interrupted creates and destroys.
+ * - **Control API** ({@link controlServiceDefinition}, {@link ControlClient},
+ *   {@link startControlServer}): `SystemQuery`, `PoolCreate`, `PoolList`, `PoolQuery`,
+ *   `PoolDestroy` as unary gRPC methods with JSON bodies; failures carry their DER name in the
+ *   `x-der-name` trailer and come back as `DerError`s ({@link grpcErrorToDer}; an unreachable
+ *   server is `DER_UNREACH`). Insecure when `allow_insecure` is true, otherwise mutual TLS with the
+ *   config's `ca_cert`, `cert` and `key` ({@link controlServerCredentials},
+ *   {@link controlClientTlsCredentials}).
  *
  * - **Configuration**, in the spirit of DAOS's `daos_server.yml`: a typed model
  *   ({@link ServerConfig}), a strict YAML loader ({@link loadServerConfig},
@@ -104,3 +123,33 @@ export {
   exitCodes,
   shutdownSignals,
 } from './shutdown.ts'
+export {
+  type ControlMethodName,
+  type ControlMethods,
+  type PoolCreateRequest,
+  type PoolCreateResponse,
+  type PoolDestroyRequest,
+  type PoolDestroyResponse,
+  type PoolIdRequest,
+  type PoolInfo,
+  type PoolListRequest,
+  type PoolListResponse,
+  type PoolQueryResponse,
+  type PoolSpace,
+  type SystemMember,
+  type SystemQueryRequest,
+  type SystemQueryResponse,
+  controlMethodNames,
+  controlServiceDefinition,
+  controlServiceName,
+  decodeControlMessage,
+  derMetadataKey,
+  derToGrpcStatus,
+  encodeControlMessage,
+  grpcErrorToDer,
+  maxControlMessageBytes,
+} from './control/control-api.ts'
+export { ControlClient, type ControlClientOptions, type ControlTlsFiles, controlClientTlsCredentials } from './control/control-client.ts'
+export { type ControlHandlers, type ControlServer, type ControlServerOptions, controlServerCredentials, readPemFile, startControlServer } from './control/control-server.ts'
+export { Engine, type EngineOptions } from './server/engine.ts'
+export { type Daemon, type DaemonOptions, engineControlHandlers, startDaemon } from './server/daemon.ts'

@@ -8,4 +8,4 @@
 export { type BenchMeasurement, type BenchRecord, toRecord } from './record.ts'
 export { type MeasureOptions, type Measurement, measureAsync, measureSync, percentile } from './measure.ts'
 export { BenchReport, formatTable, repoRoot } from './report.ts'
-export { type RawPair, rawPair, rawRoundTrips, rawThroughput } from './raw-socket.ts'
+export { type BenchRuntime, type RawPair, rawPair, rawRoundTrips, rawThroughput } from './raw-socket.ts'

@@ -1,7 +1,15 @@
 // The reference of the transport benchmarks (rdma-transport, msgr): a raw node:net socket pump on
 // 127.0.0.1, measured in the same run as the code under test.
-import type { Runtime } from '@x/common'
 import net from 'node:net'
+
+/**
+ * The part of `@x/common`'s `Runtime` the reference needs, spelled out structurally: @x/bench must
+ * not depend on @x/common, which uses @x/bench for its own benchmark (a build cycle otherwise).
+ */
+export interface BenchRuntime {
+  readonly clock: { monotonicMs(): number }
+  readonly timers: { sleep(delayMs: number): Promise<void> }
+}
 
 /** A connected pair of raw sockets on 127.0.0.1. */
 export interface RawPair {
@@ -33,7 +41,7 @@ export async function rawPair(): Promise<RawPair> {
 
 /** MB/s of pushing `totalBytes` in writes of `sizeBytes` from client to server. */
 /** MB/s of `totalBytes` pumped in messages of `sizeBytes` through a raw socket pair. */
-export async function rawThroughput(runtime: Runtime, sizeBytes: number, totalBytes: number): Promise<number> {
+export async function rawThroughput(runtime: BenchRuntime, sizeBytes: number, totalBytes: number): Promise<number> {
   const pair = await rawPair()
   const payload = Buffer.alloc(sizeBytes, 7)
   let received = 0
@@ -57,7 +65,7 @@ export async function rawThroughput(runtime: Runtime, sizeBytes: number, totalBy
 
 /** Round trips per second of `connections` sockets each bouncing a 16-byte message, for `durationMs`. */
 /** Round trips per second of small messages over `connections` raw socket pairs for `durationMs`. */
-export async function rawRoundTrips(runtime: Runtime, connections: number, durationMs: number): Promise<number> {
+export async function rawRoundTrips(runtime: BenchRuntime, connections: number, durationMs: number): Promise<number> {
   const pairs = await Promise.all(Array.from({ length: connections }, () => rawPair()))
   const message = Buffer.alloc(16, 1)
   let count = 0
