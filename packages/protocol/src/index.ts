@@ -23,6 +23,9 @@
  *   (update, fetch, punch, enumerate, query-key with epochs, dkeys, akeys, single values and
  *   extents); each message is a versioned `StructCodec` described by a schema
  *   ({@link defineMessage}, {@link t}); pool, container and object messages carry the map version.
+ * - **The object I/O cart protocol** ({@link objectProtocol}): the OBJ_* formats as `@x/cart`
+ *   RPCs, replies extended with the engine's pool map when the sender's is stale; the engine
+ *   serves it and the client calls it, from this one definition.
  * - **Properties** ({@link parseProperties}): DAOS's pool and container property names,
  *   values, ranges and defaults.
  * - **ACLs** ({@link parseAclEntry}, {@link effectivePermissions}): `A::OWNER@:rw` entries,
@@ -139,6 +142,7 @@ export {
   type FieldValue,
   type Fields,
   type MessageCodec,
+  type MessageValue,
   type StructValue,
   decodeField,
   decodeFields,
@@ -285,3 +289,27 @@ export {
   validatePoolAcl,
   validatePrincipalName,
 } from './acl.ts'
+export {
+  type ObjEnumerateInput,
+  type ObjEnumerateOutput,
+  ObjEnumerateReplyMsg,
+  type ObjFetchInput,
+  type ObjFetchOutput,
+  ObjFetchReplyMsg,
+  type ObjPunchInput,
+  type ObjPunchOutput,
+  ObjPunchReplyMsg,
+  type ObjQueryKeyInput,
+  type ObjQueryKeyOutput,
+  ObjQueryKeyReplyMsg,
+  type ObjUpdateInput,
+  type ObjUpdateOutput,
+  ObjUpdateReplyMsg,
+  objEnumerateRpc,
+  objFetchRpc,
+  objPunchRpc,
+  objQueryKeyRpc,
+  objReservedRpc,
+  objUpdateRpc,
+  objectProtocol,
+} from './rpc/object-cart-protocol.ts'

@@ -246,6 +246,9 @@ export interface MessageCodec<S extends Fields> extends StructCodec<StructValue<
   readonly fields: S
 }
 
+/** The value type of a message codec: `MessageValue<typeof ObjUpdateRequest>`. */
+export type MessageValue<C> = C extends MessageCodec<infer S> ? StructValue<S> : never
+
 /** A message codec of any schema, as the RPC table holds them (values are plain records). */
 export type AnyMessageCodec = StructCodec<Record<string, unknown>> & { readonly fields: Fields }
 
