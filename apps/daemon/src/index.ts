@@ -124,8 +124,18 @@ export {
   shutdownSignals,
 } from './shutdown.ts'
 export {
+  type ContainerCreateRequest,
+  type ContainerCreateResponse,
+  type ContainerDestroyRequest,
+  type ContainerDestroyResponse,
+  type ContainerIdRequest,
+  type ContainerInfo,
+  type ContainerListRequest,
+  type ContainerListResponse,
+  type ContainerQueryResponse,
   type ControlMethodName,
   type ControlMethods,
+  type PoolConnectResponse,
   type PoolCreateRequest,
   type PoolCreateResponse,
   type PoolDestroyRequest,
@@ -151,5 +161,5 @@ export {
 } from './control/control-api.ts'
 export { ControlClient, type ControlClientOptions, type ControlTlsFiles, controlClientTlsCredentials } from './control/control-client.ts'
 export { type ControlHandlers, type ControlServer, type ControlServerOptions, controlServerCredentials, readPemFile, startControlServer } from './control/control-server.ts'
-export { Engine, type EngineOptions } from './server/engine.ts'
+export { Engine, type EngineOptions, containerOclassAttribute, containerTypeAttribute, kvObjectLo, kvOidAttribute } from './server/engine.ts'
 export { type Daemon, type DaemonOptions, engineControlHandlers, startDaemon } from './server/daemon.ts'

@@ -43,7 +43,7 @@ describe.skipIf(!haveOpenssl())('dmg over mutual TLS (needs openssl)', () => {
       port: 0,
       transport: { allowInsecure: false, caCertPath: join(dir, 'good-ca.crt'), certPath: join(dir, 'server.crt'), keyPath: join(dir, 'server.key') },
       timers: runtime.timers,
-      handlers: { SystemQuery: () => Promise.resolve({ members: [], mapVersion: 3 }), PoolCreate: refuse, PoolList: refuse, PoolQuery: refuse, PoolDestroy: refuse },
+      handlers: { SystemQuery: () => Promise.resolve({ members: [], mapVersion: 3 }), PoolCreate: refuse, PoolList: refuse, PoolQuery: refuse, PoolDestroy: refuse, PoolConnect: refuse, ContainerCreate: refuse, ContainerList: refuse, ContainerQuery: refuse, ContainerDestroy: refuse },
     })
   }, 30_000)
   afterAll(async () => {

@@ -99,6 +99,85 @@ export interface PoolDestroyResponse {
   readonly label: string
 }
 
+/** PoolConnect's response: what a client needs to do object I/O on the pool. */
+export interface PoolConnectResponse {
+  readonly uuid: string
+  readonly label: string
+  /** The pool map as `@x/protocol`'s `encodePoolMap` writes it, base64. */
+  readonly poolMap: string
+  readonly mapVersion: number
+  /** The engine rank serving the pool's object service. */
+  readonly rank: number
+  /** The cart fabric URIs of the object service, one per target (index = cart tag). */
+  readonly uris: readonly string[]
+}
+
+/** A container as the pool service records it. */
+export interface ContainerInfo {
+  readonly uuid: string
+  readonly label: string
+}
+
+/** ContainerCreate's request. */
+export interface ContainerCreateRequest {
+  /** Pool label or UUID. */
+  readonly pool: string
+  readonly label: string
+  /** `KV` (default) or `POSIX`. */
+  readonly type?: string
+  /** Object class of the container's KV object (default `S1`). */
+  readonly oclass?: string
+  /** Container properties (`name -> value`). */
+  readonly properties?: Readonly<Record<string, string>>
+}
+
+/** ContainerCreate's response. */
+export interface ContainerCreateResponse {
+  readonly container: ContainerInfo
+}
+
+/** ContainerList's request. */
+export interface ContainerListRequest {
+  readonly pool: string
+}
+
+/** ContainerList's response. */
+export interface ContainerListResponse {
+  readonly containers: readonly ContainerInfo[]
+}
+
+/** ContainerQuery's request: a pool and a container label or UUID. */
+export interface ContainerIdRequest {
+  readonly pool: string
+  readonly cont: string
+}
+
+/** ContainerQuery's response. */
+export interface ContainerQueryResponse {
+  readonly poolUuid: string
+  readonly container: ContainerInfo
+  /** `KV` or `POSIX`. */
+  readonly type: string
+  /** Object class of the container's KV object. */
+  readonly oclass: string
+  /** The container's KV object id (`hi.lo`, decimal), allocated at create. */
+  readonly kvOid: string
+  readonly properties: Readonly<Record<string, string>>
+  readonly openHandles: number
+  readonly snapshots: readonly string[]
+}
+
+/** ContainerDestroy's request. */
+export interface ContainerDestroyRequest extends ContainerIdRequest {
+  /** Destroy even with open handles (`--force`). */
+  readonly force: boolean
+}
+
+/** ContainerDestroy's response. */
+export interface ContainerDestroyResponse {
+  readonly container: ContainerInfo
+}
+
 /** Every control method with its request and response types. */
 export interface ControlMethods {
   SystemQuery: { request: SystemQueryRequest; response: SystemQueryResponse }
@@ -106,13 +185,29 @@ export interface ControlMethods {
   PoolList: { request: PoolListRequest; response: PoolListResponse }
   PoolQuery: { request: PoolIdRequest; response: PoolQueryResponse }
   PoolDestroy: { request: PoolDestroyRequest; response: PoolDestroyResponse }
+  PoolConnect: { request: PoolIdRequest; response: PoolConnectResponse }
+  ContainerCreate: { request: ContainerCreateRequest; response: ContainerCreateResponse }
+  ContainerList: { request: ContainerListRequest; response: ContainerListResponse }
+  ContainerQuery: { request: ContainerIdRequest; response: ContainerQueryResponse }
+  ContainerDestroy: { request: ContainerDestroyRequest; response: ContainerDestroyResponse }
 }
 
 /** A control method name. */
 export type ControlMethodName = keyof ControlMethods
 
 /** The method names, in a stable order. */
-export const controlMethodNames: readonly ControlMethodName[] = ['SystemQuery', 'PoolCreate', 'PoolList', 'PoolQuery', 'PoolDestroy']
+export const controlMethodNames: readonly ControlMethodName[] = [
+  'SystemQuery',
+  'PoolCreate',
+  'PoolList',
+  'PoolQuery',
+  'PoolDestroy',
+  'PoolConnect',
+  'ContainerCreate',
+  'ContainerList',
+  'ContainerQuery',
+  'ContainerDestroy',
+]
 
 /** The gRPC service name. */
 export const controlServiceName = 'x.ctl.CtlSvc'

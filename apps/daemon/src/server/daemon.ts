@@ -7,7 +7,17 @@ import { join } from 'node:path'
 import { DerError, type LogRoot, type Runtime } from '@x/common'
 import type { ServerConfig } from '../config/model.ts'
 import { type ControlHandlers, type ControlServer, startControlServer } from '../control/control-server.ts'
-import type { PoolCreateRequest, PoolDestroyRequest, PoolIdRequest } from '../control/control-api.ts'
+import {
+  type ContainerCreateRequest,
+  type ContainerDestroyRequest,
+  type ContainerIdRequest,
+  type ContainerListRequest,
+  type ControlMethodName,
+  type PoolCreateRequest,
+  type PoolDestroyRequest,
+  type PoolIdRequest,
+  controlMethodNames,
+} from '../control/control-api.ts'
 import type { MetricsSource, TelemetryServer } from '../telemetry-server.ts'
 import { startTelemetryServer } from '../telemetry-server.ts'
 import { Engine } from './engine.ts'
@@ -59,6 +69,17 @@ export function engineControlHandlers(engine: Engine): ControlHandlers {
       const r = record(request, 'pool destroy')
       return engine.poolDestroy({ id: r['id'] as string, force: r['force'] === true })
     },
+    PoolConnect: async (request: PoolIdRequest) => engine.poolConnect(record(request, 'pool connect')['id'] as string),
+    ContainerCreate: async (request: ContainerCreateRequest) => ({ container: await engine.containerCreate(record(request, 'container create') as unknown as ContainerCreateRequest) }),
+    ContainerList: async (request: ContainerListRequest) => ({ containers: await engine.containerList(record(request, 'container list')['pool'] as string) }),
+    ContainerQuery: async (request: ContainerIdRequest) => {
+      const r = record(request, 'container query')
+      return engine.containerQuery(r['pool'] as string, r['cont'] as string)
+    },
+    ContainerDestroy: async (request: ContainerDestroyRequest) => {
+      const r = record(request, 'container destroy')
+      return { container: await engine.containerDestroy(r['pool'] as string, r['cont'] as string, r['force'] === true) }
+    },
   }
 }
 
@@ -80,13 +101,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     port: controlPort,
     transport: config.transport,
     timers: runtime.timers,
-    handlers: {
-      SystemQuery: (r) => engineControlHandlers(handlers()).SystemQuery(r),
-      PoolCreate: (r) => engineControlHandlers(handlers()).PoolCreate(r),
-      PoolList: (r) => engineControlHandlers(handlers()).PoolList(r),
-      PoolQuery: (r) => engineControlHandlers(handlers()).PoolQuery(r),
-      PoolDestroy: (r) => engineControlHandlers(handlers()).PoolDestroy(r),
-    },
+    handlers: Object.fromEntries(
+      controlMethodNames.map((name: ControlMethodName) => [name, (r: unknown) => (engineControlHandlers(handlers())[name] as (request: unknown) => Promise<unknown>)(r)]),
+    ) as unknown as ControlHandlers,
   })
   let telemetry: TelemetryServer | undefined
   try {

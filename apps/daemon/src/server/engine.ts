@@ -24,12 +24,35 @@ import {
   encodeMgmtCommand,
   encodePoolCommand,
 } from '@x/engine'
-import { buildPoolMap, encodePoolMap } from '@x/protocol'
+import { ObjectType, buildPoolMap, decodePoolMap, encodePoolMap, formatObjectId, generateObjectId, parseObjectClass, poolMapFit } from '@x/protocol'
 import { FileStorage } from '@x/raft'
 import { TcpFabric } from '@x/rdma-transport'
 import { type BlockDevice, FileBlockDevice, MemoryBlockDevice } from '@x/spdk-io'
 import type { ServerConfig } from '../config/model.ts'
-import type { PoolCreateRequest, PoolDestroyRequest, PoolDestroyResponse, PoolInfo, PoolQueryResponse, SystemMember } from '../control/control-api.ts'
+import type {
+  ContainerCreateRequest,
+  ContainerInfo,
+  ContainerQueryResponse,
+  PoolConnectResponse,
+  PoolCreateRequest,
+  PoolDestroyRequest,
+  PoolDestroyResponse,
+  PoolInfo,
+  PoolQueryResponse,
+  SystemMember,
+} from '../control/control-api.ts'
+
+/** Container attribute holding the container's KV object id (`hi.lo`), set at create. */
+export const kvOidAttribute = 'x.kv_oid'
+/** Container attribute holding the container type (`KV` or `POSIX`). */
+export const containerTypeAttribute = 'x.type'
+/** Container attribute holding the KV object's class. */
+export const containerOclassAttribute = 'x.oclass'
+/** The `lo` of a container's KV object id (object ids are scoped by container, so every container uses the same one). */
+export const kvObjectLo = 1n
+
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
 
 /** Options of {@link Engine.start}. */
 export interface EngineOptions {
@@ -282,6 +305,115 @@ export class Engine {
     await this.removePool(record.uuid)
     this.logger.info('pool destroyed', { uuid: record.uuid, label: record.label })
     return { uuid: record.uuid, label: record.label }
+  }
+
+  /** `daos` pool connect: the pool map and the object service's fabric URIs. */
+  async poolConnect(id: string): Promise<PoolConnectResponse> {
+    this.checkRunning()
+    const { record, pool } = await this.servedPool(id)
+    if (pool.objects === undefined || pool.cart === undefined) throw new DerError('DER_UNREACH', `pool ${record.label}: its object service is not running`)
+    const map = await pool.service.read((m) => m.poolMap())
+    return {
+      uuid: record.uuid,
+      label: record.label,
+      poolMap: Buffer.from(map.bytes).toString('base64'),
+      mapVersion: map.version,
+      rank: this.rank,
+      uris: pool.cart.contexts.map((c) => c.address),
+    }
+  }
+
+  private async servedPool(id: string): Promise<{ record: PoolRecord; pool: PoolRuntime }> {
+    const record = await this.findPool(id)
+    const pool = this.pools.get(record.uuid)
+    if (pool === undefined || record.state !== 'ready') throw new DerError('DER_NONEXIST', `pool ${id} is not served by this engine (state ${record.state})`)
+    return { record, pool }
+  }
+
+  /** Runs `body` with a temporary read-write pool handle (connect, then disconnect). */
+  private async withPoolHandle<T>(pool: PoolRuntime, body: (handle: string) => Promise<T>): Promise<T> {
+    const handle = randomUUID()
+    await pool.service.submit(encodePoolCommand({ op: 'connect', handle, caps: 'rw' }))
+    try {
+      return await body(handle)
+    } finally {
+      await pool.service.submit(encodePoolCommand({ op: 'disconnect', handle })).catch(() => undefined)
+    }
+  }
+
+  /**
+   * `daos container create`: records the container in the pool service with its label and
+   * properties, and allocates its KV object id (class `oclass`, default `S1`, `lo` =
+   * {@link kvObjectLo}) stored as the {@link kvOidAttribute} attribute.
+   */
+  async containerCreate(request: ContainerCreateRequest): Promise<ContainerInfo> {
+    this.checkRunning()
+    if (typeof request.pool !== 'string') throw new DerError('DER_INVAL', 'container create: a pool label or UUID is required')
+    if (typeof request.label !== 'string') throw new DerError('DER_INVAL', 'container create: a container label is required')
+    const label = checkLabel(request.label)
+    const type = request.type === undefined ? 'KV' : request.type
+    if (type !== 'KV' && type !== 'POSIX') throw new DerError('DER_INVAL', `container create: type must be KV or POSIX, got '${String(type)}'`)
+    const oclassName = request.oclass === undefined ? 'S1' : request.oclass
+    if (typeof oclassName !== 'string') throw new DerError('DER_INVAL', 'container create: oclass must be a string')
+    const oclass = parseObjectClass(oclassName)
+    if (oclass.redundancy.kind === 'erasure') throw new DerError('DER_NOSYS', `erasure-coded class ${oclass.name} is not served by the engines yet`)
+    const props = request.properties ?? {}
+    if (typeof props !== 'object' || props === null || Array.isArray(props) || Object.values(props).some((v) => typeof v !== 'string')) {
+      throw new DerError('DER_INVAL', 'container create: properties must map names to strings')
+    }
+    const { pool } = await this.servedPool(request.pool)
+    const map = await pool.service.read((m) => m.poolMap())
+    const oid = generateObjectId({ lo: kvObjectLo, type: ObjectType.KV_HASHED, oclass, fit: poolMapFit(decodePoolMap(map.bytes)) })
+    const uuid = randomUUID()
+    const allProps: Record<string, string> = { ...props, label }
+    if (type === 'POSIX' && allProps['layout_type'] === undefined) allProps['layout_type'] = 'POSIX'
+    return this.withPoolHandle(pool, async (handle) => {
+      await pool.service.submit(encodePoolCommand({ op: 'contCreate', handle, uuid, props: allProps }))
+      const attrs = { [kvOidAttribute]: textEncoder.encode(formatObjectId(oid)), [containerTypeAttribute]: textEncoder.encode(type), [containerOclassAttribute]: textEncoder.encode(oclass.name) }
+      await pool.service.submit(encodePoolCommand({ op: 'contSetAttrs', cont: uuid, attrs }))
+      this.logger.info('container created', { pool: pool.uuid, uuid, label, oclass: oclass.name })
+      return { uuid, label }
+    })
+  }
+
+  /** `daos container list`. */
+  async containerList(poolId: string): Promise<ContainerInfo[]> {
+    const { pool } = await this.servedPool(poolId)
+    return pool.service.read((m) => m.listContainers().map((c) => ({ uuid: c.uuid, label: c.label })))
+  }
+
+  /** `daos container query`: `DER_NONEXIST` for an unknown container. */
+  async containerQuery(poolId: string, contId: string): Promise<ContainerQueryResponse> {
+    const { record, pool } = await this.servedPool(poolId)
+    if (typeof contId !== 'string' || contId.length === 0) throw new DerError('DER_INVAL', 'a container label or UUID is required')
+    const cont = await pool.service.read((m) => m.containerQuery(contId))
+    const attr = (name: string, fallback: string): string => {
+      const v = cont.attrs.get(name)
+      return v === undefined ? fallback : textDecoder.decode(v)
+    }
+    return {
+      poolUuid: record.uuid,
+      container: { uuid: cont.uuid, label: cont.label },
+      type: attr(containerTypeAttribute, 'KV'),
+      oclass: attr(containerOclassAttribute, ''),
+      kvOid: attr(kvOidAttribute, ''),
+      properties: Object.fromEntries(cont.props),
+      openHandles: cont.handles.size,
+      snapshots: cont.snapshots.map((e) => e.toString()),
+    }
+  }
+
+  /** `daos container destroy`: `DER_BUSY` with open handles unless forced. */
+  async containerDestroy(poolId: string, contId: string, force: boolean): Promise<ContainerInfo> {
+    this.checkRunning()
+    const { pool } = await this.servedPool(poolId)
+    if (typeof contId !== 'string' || contId.length === 0) throw new DerError('DER_INVAL', 'a container label or UUID is required')
+    const cont = await pool.service.read((m) => m.containerQuery(contId))
+    return this.withPoolHandle(pool, async (handle) => {
+      await pool.service.submit(encodePoolCommand({ op: 'contDestroy', handle, cont: cont.uuid, force }))
+      this.logger.info('container destroyed', { pool: pool.uuid, uuid: cont.uuid, label: cont.label })
+      return { uuid: cont.uuid, label: cont.label }
+    })
   }
 
   private async findPool(id: string): Promise<PoolRecord> {

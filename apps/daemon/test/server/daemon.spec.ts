@@ -16,6 +16,11 @@ const stubHandlers: ControlHandlers = {
   PoolList: () => Promise.resolve({ pools: [] }),
   PoolQuery: () => Promise.reject(new Error('x')),
   PoolDestroy: () => Promise.reject(new Error('x')),
+  PoolConnect: () => Promise.reject(new Error('x')),
+  ContainerCreate: () => Promise.reject(new Error('x')),
+  ContainerList: () => Promise.resolve({ containers: [] }),
+  ContainerQuery: () => Promise.reject(new Error('x')),
+  ContainerDestroy: () => Promise.reject(new Error('x')),
 }
 const cleanups: (() => void | Promise<void>)[] = []
 afterEach(async () => {
