@@ -11,7 +11,7 @@ const repoRoot = import.meta.dirname
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/docs/api/**', '**/.turbo/**', '**/.vitest-results/**', '**/coverage/**', 'bench-results/**'],
+    ignores: ['**/dist/**', '**/node_modules/**', '**/docs/api/**', 'packages/*/docs/**', 'apps/*/docs/**', 'tools/*/docs/**', '**/.turbo/**', '**/.vitest-results/**', '**/coverage/**', 'bench-results/**'],
   },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
