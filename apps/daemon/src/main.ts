@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   shutdown.register('log', () => sink.close())
   let daemon
   try {
-    daemon = await startDaemon({ config, dataDir, runtime, log: logging.root, metrics: new PromMetricsRegistry() })
+    daemon = await startDaemon({ config, dataDir, runtime, log: logging.root, metrics: new PromMetricsRegistry({ collectProcessMetrics: true }) })
   } catch (e) {
     logger.error('start failed', { error: describeError(e) })
     await shutdown.shutdown('start failed')
