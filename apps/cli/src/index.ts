@@ -28,7 +28,8 @@
  */
 export { type CrushtoolIo, crushtoolUsage, runCrushtool } from './crushtool/crushtool.ts'
 export { type CommandResult, type ControlCaller, parsePoolSize, parseProperties, poolCreate, poolDestroy, poolList, poolQuery, systemQuery } from './dmg/commands.ts'
-export { type JsonEnvelope, errorEnvelope, formatDmgError, formatTable, humanBytes, okEnvelope } from './dmg/format.ts'
+export { type JsonEnvelope, errorEnvelope, formatCliError, formatDmgError, formatTable, humanBytes, okEnvelope } from './dmg/format.ts'
+export { type ControlOutput, controlExitCodes, createControlProgram, parseControlProgram, printFailure, printResult } from './control-program.ts'
 export { type ControlTarget, type DmgGlobalOptions, type DmgIo, dmgExitCodes, resolveControlTarget, runDmg } from './dmg/program.ts'
 export {
   type DaosCaller,

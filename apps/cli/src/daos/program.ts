@@ -4,11 +4,10 @@
  *
  * @module
  */
-import { Command, CommanderError } from 'commander'
-import { DerError, type Runtime, isDerError } from '@x/common'
+import type { Runtime } from '@x/common'
 import { ControlClient } from '@x/daemon'
 import { type DmgGlobalOptions, dmgExitCodes, resolveControlTarget } from '../dmg/program.ts'
-import { errorEnvelope, formatDmgError, okEnvelope } from '../dmg/format.ts'
+import { createControlProgram, parseControlProgram, printFailure, printResult } from '../control-program.ts'
 import { type DaosCaller, type DaosResult, type KvOpener, containerCreate, containerDestroy, containerList, containerQuery, kvGet, kvList, kvPut, kvRemove } from './commands.ts'
 import { openKvSession } from './session.ts'
 
@@ -28,16 +27,7 @@ export const daosExitCodes = dmgExitCodes
 /** Runs `daos` with `argv` (without `node daos`); resolves with the exit code. */
 export async function runDaos(argv: readonly string[], io: DaosIo): Promise<number> {
   let exitCode: number = daosExitCodes.ok
-  const program = new Command('daos')
-  program
-    .description('Use pools and containers: containers and key-value data')
-    .option('-o, --config <path>', 'config file naming the access points (default 127.0.0.1:10001)')
-    .option('-l, --host-list <hosts>', 'control servers to contact (host[:port],...)')
-    .option('-j, --json', 'print the result as JSON {response, error, status}')
-    .option('-i, --insecure', 'connect without TLS')
-    .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError()
+  const program = createControlProgram('daos', 'Use pools and containers: containers and key-value data', io)
 
   const run = (command: (client: DaosCaller, openKv: KvOpener) => Promise<DaosResult>) => async (): Promise<void> => {
     const globals = program.opts<DmgGlobalOptions>()
@@ -53,12 +43,9 @@ export async function runDaos(argv: readonly string[], io: DaosIo): Promise<numb
       }
       const openKv: KvOpener = (pool, cont) => openKvSession(lazy, pool, cont, { runtime: io.runtime, timeoutMs: Math.min(timeoutMs, 5000) })
       const result = await command(lazy, openKv)
-      io.stdout(globals.json === true ? JSON.stringify(okEnvelope(result.response), null, 2) + '\n' : result.text)
+      printResult(io, globals.json === true, result.response, result.text)
     } catch (e) {
-      const der = isDerError(e) ? e : new DerError('DER_MISC', e instanceof Error ? e.message : String(e))
-      if (globals.json === true) io.stdout(JSON.stringify(errorEnvelope(der), null, 2) + '\n')
-      else io.stderr(formatDmgError(der).replace(/^ERROR: dmg:/, 'ERROR: daos:') + '\n')
-      exitCode = daosExitCodes.failed
+      exitCode = printFailure(io, 'daos', globals.json === true, e)
     } finally {
       client?.close()
     }
@@ -100,17 +87,5 @@ export async function runDaos(argv: readonly string[], io: DaosIo): Promise<numb
     .description('remove KEY')
     .action(async (pool: string, cont: string, key: string) => run((_, open) => kvRemove(open, pool, cont, key))())
 
-  for (const c of [program, container, kv, ...container.commands, ...kv.commands]) c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-
-  try {
-    await program.parseAsync([...argv], { from: 'user' })
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return daosExitCodes.ok
-      return daosExitCodes.usage
-    }
-    io.stderr(`ERROR: daos: ${e instanceof Error ? e.message : String(e)}\n`)
-    return daosExitCodes.failed
-  }
-  return exitCode
+  return (await parseControlProgram(program, 'daos', argv, io)) ?? exitCode
 }

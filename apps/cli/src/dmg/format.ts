@@ -24,7 +24,12 @@ export function errorEnvelope(error: DerError): JsonEnvelope {
 
 /** `ERROR: dmg: DER_NONEXIST(-1005): message`. */
 export function formatDmgError(error: DerError): string {
-  return `ERROR: dmg: ${error.name}(${derCodes[error.name]}): ${error.message}`
+  return formatCliError('dmg', error)
+}
+
+/** `ERROR: <tool>: DER_NONEXIST(-1005): message`, as `dmg` and `daos` print failures. */
+export function formatCliError(tool: string, error: DerError): string {
+  return `ERROR: ${tool}: ${error.name}(${derCodes[error.name]}): ${error.message}`
 }
 
 /** A plain-text table with a dashed rule under the header, as dmg prints them. */

@@ -4,12 +4,11 @@
  *
  * @module
  */
-import { Command, CommanderError } from 'commander'
-import { type Clock, DerError, isDerError } from '@x/common'
+import { type Clock, DerError } from '@x/common'
 import type * as grpc from '@grpc/grpc-js'
 import { ControlClient, controlClientTlsCredentials, defaultControlPort, loadServerConfigFile, readPemFile } from '@x/daemon'
 import { type CommandResult, type ControlCaller, poolCreate, poolDestroy, poolList, poolQuery, systemQuery } from './commands.ts'
-import { errorEnvelope, formatDmgError, okEnvelope } from './format.ts'
+import { controlExitCodes, createControlProgram, parseControlProgram, printFailure, printResult } from '../control-program.ts'
 
 /** Where `dmg` writes and how it reaches the control server (fakes in tests). */
 export interface DmgIo {
@@ -24,7 +23,7 @@ export interface DmgIo {
 }
 
 /** Exit codes of `dmg`: success, a failed command, bad usage. */
-export const dmgExitCodes = { ok: 0, failed: 1, usage: 2 } as const
+export const dmgExitCodes = controlExitCodes
 
 /** `dmg`'s global options. */
 export interface DmgGlobalOptions {
@@ -74,16 +73,7 @@ export async function resolveControlTarget(options: DmgGlobalOptions): Promise<C
 /** Runs `dmg` with `argv` (without `node dmg`); resolves with the exit code. */
 export async function runDmg(argv: readonly string[], io: DmgIo): Promise<number> {
   let exitCode: number = dmgExitCodes.ok
-  const program = new Command('dmg')
-  program
-    .description('Administer the system: members and pools (control API over gRPC)')
-    .option('-o, --config <path>', 'config file naming the access points (default 127.0.0.1:10001)')
-    .option('-l, --host-list <hosts>', 'control servers to contact (host[:port],...)')
-    .option('-j, --json', 'print the result as JSON {response, error, status}')
-    .option('-i, --insecure', 'connect without TLS')
-    .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError()
+  const program = createControlProgram('dmg', 'Administer the system: members and pools (control API over gRPC)', io)
 
   const run = (command: (client: ControlCaller) => Promise<CommandResult>) => async (): Promise<void> => {
     const globals = program.opts<DmgGlobalOptions>()
@@ -98,12 +88,9 @@ export async function runDmg(argv: readonly string[], io: DmgIo): Promise<number
         },
       }
       const result = await command(lazy)
-      io.stdout(globals.json === true ? JSON.stringify(okEnvelope(result.response), null, 2) + '\n' : result.text)
+      printResult(io, globals.json === true, result.response, result.text)
     } catch (e) {
-      const der = isDerError(e) ? e : new DerError('DER_MISC', e instanceof Error ? e.message : String(e))
-      if (globals.json === true) io.stdout(JSON.stringify(errorEnvelope(der), null, 2) + '\n')
-      else io.stderr(formatDmgError(der) + '\n')
-      exitCode = dmgExitCodes.failed
+      exitCode = printFailure(io, 'dmg', globals.json === true, e)
     } finally {
       client?.close?.()
     }
@@ -137,17 +124,5 @@ export async function runDmg(argv: readonly string[], io: DmgIo): Promise<number
     .option('-f, --force', 'destroy even with open handles')
     .action(async (id: string, options: { force?: boolean }) => run((c) => poolDestroy(c, id, options))())
 
-  for (const c of [program, system, pool, ...system.commands, ...pool.commands]) c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-
-  try {
-    await program.parseAsync([...argv], { from: 'user' })
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return dmgExitCodes.ok
-      return dmgExitCodes.usage
-    }
-    io.stderr(`ERROR: dmg: ${e instanceof Error ? e.message : String(e)}\n`)
-    return dmgExitCodes.failed
-  }
-  return exitCode
+  return (await parseControlProgram(program, 'dmg', argv, io)) ?? exitCode
 }

@@ -102,6 +102,9 @@ describe('daos against an in-process daemon', () => {
       expect(r.code, args.join(' ')).toBe(1)
       expect(r.envelope.error, args.join(' ')).toMatch(/^DER_NONEXIST/)
     }
+    const text = await daos('kv', 'get', 'nopool', 'c1', 'k')
+    expect(text.code).toBe(1)
+    expect(text.stderr).toMatch(/^ERROR: daos: DER_NONEXIST\(-1005\): /)
     expect((await daos('kv', 'get', 'tank')).code).toBe(2)
     const badType = await daos('container', 'create', 'tank', 'c9', '--type', 'BLOB')
     expect(badType.code).toBe(1)
