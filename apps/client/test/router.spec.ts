@@ -36,10 +36,7 @@ describe(`ObjectRouter retries (seed ${seed})`, () => {
       },
       false,
     )
-    let done = false
-    void run.finally(() => (done = true))
-    await runtime.runUntil(() => done, 10_000)
-    await run
+    await runtime.settle(run, 10_000)
     const gaps = sentAt.slice(1).map((t, i) => t - (sentAt[i] as number))
     expect(gaps, `seed ${seed}`).toEqual([10, 20, 40, 50, 50])
     expect(router.stats.retries, `seed ${seed}`).toBe(5)

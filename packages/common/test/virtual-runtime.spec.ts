@@ -86,6 +86,15 @@ describe('VirtualRuntime', () => {
     expect(runtime.nowMs).toBe(500 + 21 + 50)
   })
 
+  it('settles a promise by driving virtual time, passing values and rejections through', async () => {
+    const runtime = new VirtualRuntime({ seed: 5 })
+    expect(await runtime.settle(runtime.timers.sleep(250).then(() => runtime.nowMs), 1000)).toBe(250)
+    const failing = runtime.timers.sleep(10).then(() => Promise.reject(new Error('boom')))
+    await expect(runtime.settle(failing, 1000)).rejects.toThrow('boom')
+    await expect(runtime.settle(new Promise(() => undefined), 100)).rejects.toThrow('seed 5: the promise did not settle within 100 ms of virtual time')
+    expect(runtime.nowMs).toBe(360)
+  })
+
   it('aborts a sleep through its signal', async () => {
     const runtime = new VirtualRuntime({ seed: 1 })
     const controller = new AbortController()

@@ -74,16 +74,13 @@ async function checkConverged<M extends ServiceMachine>(sim: ServiceSim<M>, seed
 }
 
 async function setup<M extends ServiceMachine>(sim: ServiceSim<M>, commands: Uint8Array[], seed: number): Promise<void> {
-  let done = false
   const run = (async () => {
     for (let i = 0; i < commands.length; i++) {
       const a = await sim.call('setup', i + 1, commands[i] as Uint8Array)
       expect(a.ok, `seed ${seed}: setup command ${i} failed: ${a.ok ? '' : a.error.toString()}`).toBe(true)
     }
-    done = true
   })()
-  expect(await sim.runtime.runUntil(() => done, 30_000), `seed ${seed}: setup`).toBe(true)
-  await run
+  await sim.runtime.settle(run, 30_000)
 }
 
 // ENGINE_SIM_SEEDS=N adds N more seeds to each simulation (for soak runs outside CI).

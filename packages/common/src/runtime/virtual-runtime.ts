@@ -228,6 +228,23 @@ export class VirtualRuntime implements Runtime {
     return true
   }
 
+  /**
+   * Drives virtual time (as {@link runUntil}) until `promise` settles, then returns its outcome:
+   * its value, or its rejection. Throws, naming the seed, when it has not settled within
+   * `timeoutMs` of virtual time.
+   */
+  async settle<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+    let settled = false
+    const tracked = promise.finally(() => {
+      settled = true
+    })
+    tracked.catch(() => undefined) // observed below; keeps an early rejection from being reported as unhandled
+    if (!(await this.runUntil(() => settled, timeoutMs))) {
+      throw new Error(`seed ${this.random.seed}: the promise did not settle within ${timeoutMs} ms of virtual time`)
+    }
+    return tracked
+  }
+
   private add(delayMs: number, periodMs: number | undefined, callback: () => void): TimerHandle {
     const timer: VirtualTimer = {
       id: this.nextId++,

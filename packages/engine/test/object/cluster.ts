@@ -52,16 +52,7 @@ export async function startCluster(options: {
   const ranks = Array.from({ length: options.ranks }, (_, r) => r)
   const map = buildPoolMap({ ranks: ranks.map((rank) => ({ rank, host: `node${rank}`, targets: perRank })) })
   const uris = new Map(ranks.map((r) => [r, Array.from({ length: perRank }, (_, t) => `memory://rank-${r}-tag-${t}`)]))
-  const settle = async <T>(promise: Promise<T>, timeoutMs = 60_000): Promise<T> => {
-    let done = false
-    const tracked = promise.finally(() => {
-      done = true
-    })
-    tracked.catch(() => undefined)
-    await runtime.runUntil(() => done, timeoutMs)
-    if (!done) throw new Error(`seed ${options.seed}: operation did not settle in ${timeoutMs} ms of virtual time`)
-    return tracked
-  }
+  const settle = <T>(promise: Promise<T>, timeoutMs = 60_000): Promise<T> => runtime.settle(promise, timeoutMs)
   const engines: TestEngine[] = []
   for (const rank of ranks) {
     const cart = new Cart({ fabric, runtime, rank, defaultTimeoutMs: 5000 })
