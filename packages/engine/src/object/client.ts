@@ -10,10 +10,22 @@
  */
 import type { Context } from '@x/cart'
 import { DerError, isDerError, toDerError, type Runtime } from '@x/common'
-import { type ObjectId, type ObjectLayout, type PoolMap, type ShardPlacement, dkeyGroup, groupLeader, placeObject } from '@x/protocol'
+import {
+  type ObjectId,
+  type ObjectLayout,
+  type PoolMap,
+  type ShardPlacement,
+  dkeyGroup,
+  groupLeader,
+  objEnumerateRpc,
+  objFetchRpc,
+  objPunchRpc,
+  objQueryKeyRpc,
+  objUpdateRpc,
+  placeObject,
+} from '@x/protocol'
 import { type AkeyFetch, type AkeyUpdate, type QueryKeyResult, compareBytes } from '@x/vos'
 import { type FetchedValue, decodeAnchor, fetchesToWire, updatesToWire } from './convert.ts'
-import { objEnumerateRpc, objFetchRpc, objPunchRpc, objQueryKeyRpc, objUpdateRpc } from './messages.ts'
 
 /** Options of {@link ObjectClient}. */
 export interface ObjectClientOptions {

@@ -1,6 +1,5 @@
 /**
- * The cart protocols of object I/O. The client-facing protocol is `@x/protocol`'s `objectProtocol`
- * (re-exported here). The engine-to-engine DTX protocol (base `0x0a000000`, DAOS's
+ * The cart protocols of object I/O. The client-facing protocol is `@x/protocol`'s `objectProtocol`. The engine-to-engine DTX protocol (base `0x0a000000`, DAOS's
  * DTX module id 10) carries replica writes, batched commit and abort records, and DTX checks.
  *
  * @module
@@ -21,30 +20,6 @@ import {
   t,
 } from '@x/protocol'
 
-export {
-  type ObjEnumerateInput,
-  type ObjEnumerateOutput,
-  ObjEnumerateReplyMsg,
-  type ObjFetchInput,
-  type ObjFetchOutput,
-  ObjFetchReplyMsg,
-  type ObjPunchInput,
-  type ObjPunchOutput,
-  ObjPunchReplyMsg,
-  type ObjQueryKeyInput,
-  type ObjQueryKeyOutput,
-  ObjQueryKeyReplyMsg,
-  type ObjUpdateInput,
-  type ObjUpdateOutput,
-  ObjUpdateReplyMsg,
-  objEnumerateRpc,
-  objFetchRpc,
-  objPunchRpc,
-  objQueryKeyRpc,
-  objReservedRpc,
-  objUpdateRpc,
-  objectProtocol,
-} from '@x/protocol'
 
 export const DtxBatchRequest = defineMessage('DtxBatchRequest', { poolUuid: t.uuid, mapVersion: t.u32, targetIndex: t.u32, ids: t.array(t.string(128), 65536) })
 /** Status of a batch. */

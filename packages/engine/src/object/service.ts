@@ -37,33 +37,41 @@
  */
 import type { Cart, Context, IncomingRpc, RpcFormat } from '@x/cart'
 import { DerError, HybridLogicalClock, type Logger, type Runtime, type TimerHandle, isDerError, toDerError } from '@x/common'
-import { type ObjectId, type ObjectLayout, type PoolMap, type ShardPlacement, dkeyGroup, groupLeader, placeObject } from '@x/protocol'
-import type { Vos } from '@x/vos'
-import type { TargetSet } from '../target/index.ts'
-import { decodeAnchor, encodeAnchor, fetchResultsToWire, fetchesFromWire, objectKey, updatesFromWire, vosOid } from './convert.ts'
 import {
-  type DtxBatchInput,
-  type DtxCheckState,
   type ObjEnumerateInput,
-  type ObjFetchInput,
-  type ObjQueryKeyInput,
   type ObjEnumerateOutput,
+  type ObjFetchInput,
   type ObjFetchOutput,
   type ObjPunchInput,
+  type ObjQueryKeyInput,
   type ObjQueryKeyOutput,
   type ObjUpdateInput,
-  dtxAbortRpc,
-  dtxCheckRpc,
-  dtxCommitRpc,
-  dtxProtocol,
-  dtxReplicaPunchRpc,
-  dtxReplicaUpdateRpc,
+  type ObjectId,
+  type ObjectLayout,
+  type PoolMap,
+  type ShardPlacement,
+  dkeyGroup,
+  groupLeader,
   objEnumerateRpc,
   objFetchRpc,
   objPunchRpc,
   objQueryKeyRpc,
   objUpdateRpc,
   objectProtocol,
+  placeObject,
+} from '@x/protocol'
+import type { Vos } from '@x/vos'
+import type { TargetSet } from '../target/index.ts'
+import { decodeAnchor, encodeAnchor, fetchResultsToWire, fetchesFromWire, objectKey, updatesFromWire, vosOid } from './convert.ts'
+import {
+  type DtxBatchInput,
+  type DtxCheckState,
+  dtxAbortRpc,
+  dtxCheckRpc,
+  dtxCommitRpc,
+  dtxProtocol,
+  dtxReplicaPunchRpc,
+  dtxReplicaUpdateRpc,
 } from './messages.ts'
 
 /** Options of {@link ObjectService}. */

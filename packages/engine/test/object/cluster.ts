@@ -2,10 +2,10 @@
 // MemoryFabric under a VirtualRuntime, a pool map from @x/protocol, and an ObjectClient.
 import { Cart } from '@x/cart'
 import { VirtualRuntime } from '@x/common'
-import { ObjectIdAllocator, ObjectType, type ObjectId, type PoolMap, buildPoolMap, generateObjectId, parseObjectClass, poolMapFit } from '@x/protocol'
+import { ObjectIdAllocator, ObjectType, type ObjectId, type PoolMap, buildPoolMap, generateObjectId, objectProtocol, parseObjectClass, poolMapFit } from '@x/protocol'
 import { MemoryFabric } from '@x/rdma-transport'
 import { FaultyBlockDevice, MemoryBlockDevice } from '@x/spdk-io'
-import { ObjectClient, ObjectService, objectProtocol } from '../../src/object/index.ts'
+import { ObjectClient, ObjectService } from '../../src/object/index.ts'
 import { TargetSet } from '../../src/target/index.ts'
 
 export const poolUuid = '0f0e0d0c-0b0a-4908-8706-050403020100'

@@ -1,8 +1,19 @@
 import { DecodeError, Decoder, Encoder, isDerError, readStruct, writeStruct } from '@x/common'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { DtxBatchRequest, DtxCheckReply, DtxCheckRequest, DtxStatusReply, ObjEnumerateReplyMsg, ObjFetchReplyMsg, ObjPunchReplyMsg, ObjQueryKeyReplyMsg, ObjUpdateReplyMsg, decodeAnchor, encodeAnchor, objFetchRpc, objQueryKeyRpc, objUpdateRpc, updatesFromWire } from '../../src/object/index.ts'
-import { type AnyMessageCodec, Opcode } from '@x/protocol'
+import { DtxBatchRequest, DtxCheckReply, DtxCheckRequest, DtxStatusReply, decodeAnchor, encodeAnchor, updatesFromWire } from '../../src/object/index.ts'
+import {
+  type AnyMessageCodec,
+  ObjEnumerateReplyMsg,
+  ObjFetchReplyMsg,
+  ObjPunchReplyMsg,
+  ObjQueryKeyReplyMsg,
+  ObjUpdateReplyMsg,
+  Opcode,
+  objFetchRpc,
+  objQueryKeyRpc,
+  objUpdateRpc,
+} from '@x/protocol'
 
 const seed = Number(process.env.TEST_SEED ?? 0xc0dec)
 const codecs: readonly AnyMessageCodec[] = [DtxBatchRequest, DtxCheckReply, DtxCheckRequest, DtxStatusReply, ObjEnumerateReplyMsg, ObjFetchReplyMsg, ObjPunchReplyMsg, ObjQueryKeyReplyMsg, ObjUpdateReplyMsg]

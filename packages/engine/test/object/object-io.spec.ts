@@ -1,8 +1,8 @@
 import { isDerError } from '@x/common'
-import { Opcode, type PoolMap, applyPoolMapOperation, groupLeader, placeObject } from '@x/protocol'
+import { Opcode, type PoolMap, applyPoolMapOperation, groupLeader, objFetchRpc, placeObject } from '@x/protocol'
 import { describe, expect, it } from 'vitest'
 import type { Context } from '@x/cart'
-import { ObjectClient, objFetchRpc } from '../../src/object/index.ts'
+import { ObjectClient } from '../../src/object/index.ts'
 import { contUuid, key, poolUuid, startCluster, td, te } from './cluster.ts'
 
 const seed = Number(process.env.TEST_SEED ?? 0x5eed12)
