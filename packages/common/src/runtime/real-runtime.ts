@@ -20,6 +20,8 @@ class RealClock implements Clock {
 
 interface RealTimerHandle extends TimerHandle {
   native: ReturnType<typeof setTimeout> | undefined
+  /** Set instead of `native` for zero delays. */
+  immediate?: ReturnType<typeof setImmediate> | undefined
 }
 
 class RealTimers implements Timers {
@@ -28,6 +30,16 @@ class RealTimers implements Timers {
   schedule(delayMs: number, callback: () => void, options: TimerOptions = {}): TimerHandle {
     checkDelayMs(delayMs, 'schedule(): delayMs')
     const handle: RealTimerHandle = { id: this.nextId++, native: undefined }
+    if (delayMs === 0) {
+      // A zero delay runs on the next turn of the event loop, after pending I/O: `setTimeout(0)`
+      // would wait at least 1 ms, which is the whole budget of an in-process RPC hop.
+      handle.immediate = setImmediate(() => {
+        handle.immediate = undefined
+        callback()
+      })
+      if (options.unref === true) handle.immediate.unref()
+      return handle
+    }
     handle.native = setTimeout(() => {
       handle.native = undefined
       callback()
@@ -45,6 +57,11 @@ class RealTimers implements Timers {
   }
 
   cancel(handle: TimerHandle): void {
+    const immediate = (handle as RealTimerHandle).immediate
+    if (immediate !== undefined) {
+      clearImmediate(immediate)
+      ;(handle as RealTimerHandle).immediate = undefined
+    }
     const native = (handle as RealTimerHandle).native
     if (native !== undefined) {
       clearTimeout(native)
