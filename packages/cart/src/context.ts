@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { DerError, type Logger, type Runtime, type TimerHandle, decodeStruct, encodeStruct, isDerError, toDerError } from '@x/common'
+import { DerError, Encoder, type Logger, type Runtime, type StructCodec, type TimerHandle, decodeStruct, isDerError, toDerError, writeStruct } from '@x/common'
 import type { Completion, Connection, Endpoint, FabricEvent } from '@x/rdma-transport'
+import { DedupTable } from './dedup.ts'
 import { type BulkAccess, type BulkDescriptor, type LocalBulk, crc32cOf, planBulkTransfer } from './bulk.ts'
 import type { Group } from './group.ts'
 import { type CartMetrics, opcodeLabel } from './metrics.ts'
@@ -22,8 +23,8 @@ import {
   decodeReply,
   decodeRequest,
   encodeCorpcBody,
-  encodeReply,
-  encodeRequest,
+  encodeReplyParts,
+  encodeRequestParts,
   replyTag,
   requestTag,
   statusToError,
@@ -131,10 +132,6 @@ class OutgoingRpc {
   ) {}
 }
 
-interface ServedEntry {
-  reply?: Uint8Array
-}
-
 /** @internal One RMA operation of a bulk transfer. */
 class BulkPieceOp {
   constructor(readonly onDone: (c: Completion) => void) {}
@@ -199,7 +196,7 @@ export class IncomingRpc<I, O> {
   /** Sends the output (`crt_reply_send`). */
   reply(output: O): void {
     if (this.repliedFlag) throw new DerError('DER_ALREADY', `RPC ${this.format.name} was already replied to`)
-    const bytes = encodeStruct(this.format.output, output)
+    const bytes = encodeBody(this.format.output, output)
     this.repliedFlag = true
     this.sink({ ok: true, value: output, bytes })
   }
@@ -236,9 +233,9 @@ export class Context {
   private readonly inflight = new Map<number, OutgoingRpc>()
   private readonly peers = new Map<string, Connection>()
   private readonly connecting = new Map<string, Promise<Connection>>()
-  private readonly served = new Map<string, ServedEntry>()
+  private readonly served: DedupTable
   private readonly triggers: (() => void)[] = []
-  private readonly pendingSends: { connection: Connection; tag: number; data: Uint8Array; rpc: OutgoingRpc | undefined }[] = []
+  private readonly pendingSends: { connection: Connection; tag: number; data: readonly Uint8Array[]; rpc: OutgoingRpc | undefined }[] = []
   private readonly manual: boolean
   private readonly dedupEntries: number
   private closed = false
@@ -261,6 +258,7 @@ export class Context {
     this.timeoutMs = options.timeoutMs ?? host.defaultTimeoutMs
     checkTimeout(this.timeoutMs)
     this.dedupEntries = options.dedupEntries ?? 16384
+    this.served = new DedupTable(this.dedupEntries)
     if (!this.manual) {
       endpoint.events.setHandler((e) => this.onEvent(e))
       endpoint.completions.setHandler((c) => this.onCompletion(c))
@@ -303,7 +301,16 @@ export class Context {
 
   /** Sends an RPC and resolves with its output. */
   call<I, O>(format: RpcFormat<I, O>, target: RpcTarget, input: I, options: CallOptions = {}): Promise<O> {
-    return this.createRequest(format, target, input, options).send()
+    // createRequest(...).send() without the Request object (this is every RPC's path).
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs
+    checkTimeout(timeoutMs)
+    let body: Uint8Array
+    try {
+      body = encodeBody(format.input, input)
+    } catch (error) {
+      return Promise.reject(toDerError(error))
+    }
+    return this.startRpc<O>(target, format.opcode, body, timeoutMs, undefined, options.signal, (bytes) => decodeStruct(format.output, bytes))
   }
 
   /** Creates an RPC to send later (`crt_req_create`). */
@@ -314,7 +321,7 @@ export class Context {
     const request: Request<O> = new Request<O>((t, setAbortHook) => {
       let body: Uint8Array
       try {
-        body = encodeStruct(format.input, input)
+        body = encodeBody(format.input, input)
       } catch (error) {
         return Promise.reject(toDerError(error))
       }
@@ -337,7 +344,7 @@ export class Context {
       const header: CorpcHeader = { groupName: group.name, groupVersion: group.version, root, tree: topology.type, branchRatio: topology.branchRatio ?? 2, excluded, tag }
       const timeoutMs = options.timeoutMs ?? this.timeoutMs
       checkTimeout(timeoutMs)
-      const body = encodeStruct(format.input, input)
+      const body = encodeBody(format.input, input)
       return this.startRpc<CorpcResult<O>>({ uri: group.lookup(root, tag) }, format.opcode, body, timeoutMs, header, options.signal, (bytes) => {
         const b = decodeCorpcBody(bytes)
         const output = b.output === undefined ? undefined : decodeStruct(format.output, b.output)
@@ -490,12 +497,14 @@ export class Context {
       rpc.timer = this.host.runtime.timers.schedule(timeoutMs, () => {
         this.complete(rpc, { ok: false, error: new DerError('DER_TIMEDOUT', `RPC ${opcodeLabel(opcode)} timed out after ${timeoutMs} ms`) })
       })
-      const onAbort = (): void => void this.complete(rpc, { ok: false, error: new DerError('DER_CANCELED', `RPC ${opcodeLabel(opcode)} aborted`) })
-      setAbortHook?.(onAbort)
-      if (signal !== undefined) {
-        if (signal.aborted) return onAbort()
-        signal.addEventListener('abort', onAbort, { once: true })
-        rpc.removeAbort = () => signal.removeEventListener('abort', onAbort)
+      if (setAbortHook !== undefined || signal !== undefined) {
+        const onAbort = (): void => void this.complete(rpc, { ok: false, error: new DerError('DER_CANCELED', `RPC ${opcodeLabel(opcode)} aborted`) })
+        setAbortHook?.(onAbort)
+        if (signal?.aborted === true) return onAbort()
+        if (signal !== undefined) {
+          signal.addEventListener('abort', onAbort, { once: true })
+          rpc.removeAbort = () => signal.removeEventListener('abort', onAbort)
+        }
       }
       let uri: string
       try {
@@ -506,7 +515,7 @@ export class Context {
       }
       const message: RequestMessage =
         corpc === undefined ? { rpcId: rpc.id, opcode, timeoutMs, srcRank: this.host.rank ?? -1, body } : { rpcId: rpc.id, opcode, timeoutMs, srcRank: this.host.rank ?? -1, corpc, body }
-      const bytes = encodeRequest(message)
+      const bytes = encodeRequestParts(message)
       const post = (connection: Connection): void => {
         if (rpc.done) return
         rpc.connection = connection
@@ -535,7 +544,8 @@ export class Context {
     else if (outcome.error.name === 'DER_TIMEDOUT') m.timedOut.inc(1, labels)
     else if (outcome.error.name === 'DER_CANCELED') m.canceled.inc(1, labels)
     else m.failed.inc(1, labels)
-    this.trigger(() => rpc.settle(outcome))
+    if (this.manual) this.triggers.push(() => rpc.settle(outcome))
+    else rpc.settle(outcome)
     return true
   }
 
@@ -581,7 +591,7 @@ export class Context {
     return pending
   }
 
-  private post(connection: Connection, tag: number, data: Uint8Array, rpc: OutgoingRpc | undefined): void {
+  private post(connection: Connection, tag: number, data: readonly Uint8Array[], rpc: OutgoingRpc | undefined): void {
     if (this.pendingSends.length > 0) {
       this.pendingSends.push({ connection, tag, data, rpc })
       return
@@ -589,7 +599,7 @@ export class Context {
     this.trySend(connection, tag, data, rpc)
   }
 
-  private trySend(connection: Connection, tag: number, data: Uint8Array, rpc: OutgoingRpc | undefined): boolean {
+  private trySend(connection: Connection, tag: number, data: readonly Uint8Array[], rpc: OutgoingRpc | undefined): boolean {
     try {
       connection.send(tag, data, rpc === undefined ? undefined : { context: rpc })
       return true
@@ -635,8 +645,7 @@ export class Context {
         this.complete(rpc, { ok: false, error: new DerError('DER_UNREACH', `connection to ${connection.peerAddress} ${event.type}`, { cause: event.reason }) })
       }
     }
-    const prefix = `${connection.id}:`
-    for (const key of this.served.keys()) if (key.startsWith(prefix)) this.served.delete(key)
+    this.served.dropConnection(connection.id)
   }
 
   private onCompletion(c: Completion): void {
@@ -704,22 +713,16 @@ export class Context {
       this.host.logger.warn('malformed request dropped', { peer: connection.peerAddress, error: String(error) })
       return
     }
-    const key = `${connection.id}:${request.rpcId}`
-    const seen = this.served.get(key)
+    const seen = this.served.get(connection.id, request.rpcId)
     if (seen !== undefined) {
       if (seen.reply !== undefined && connection.state === 'established') this.post(connection, replyTag, seen.reply, undefined)
       return
     }
-    const entry: ServedEntry = {}
-    this.served.set(key, entry)
-    if (this.served.size > this.dedupEntries) {
-      const oldest = this.served.keys().next().value
-      if (oldest !== undefined) this.served.delete(oldest)
-    }
+    const entry = this.served.add(connection.id, request.rpcId)
     this.host.metrics.received.inc(1, this.labels(request.opcode))
     const sendReply = (status: number, message: string, body: Uint8Array): void => {
-      const bytes = encodeReply({ rpcId: request.rpcId, status, message, body })
-      if (bytes.length <= 1024) entry.reply = bytes
+      const bytes = encodeReplyParts({ rpcId: request.rpcId, status, message, body })
+      if (partsLength(bytes) <= 1024) entry.reply = bytes
       if (connection.state === 'established') this.post(connection, replyTag, bytes, undefined)
     }
     const replyError = (error: DerError): void => sendReply(error.code, error.message, new Uint8Array(0))
@@ -808,7 +811,7 @@ export class Context {
     const finishOne = (): void => {
       if (--pending > 0) return
       try {
-        const output = has ? encodeStruct(format.output, accumulated) : undefined
+        const output = has ? encodeBody(format.output, accumulated) : undefined
         replyOk(encodeCorpcBody(output === undefined ? { failures } : { output, failures }))
       } catch (error) {
         replyError(toDerError(error))
@@ -866,3 +869,29 @@ function checkTimeout(timeoutMs: number): void {
   }
 }
 
+function partsLength(parts: readonly Uint8Array[]): number {
+  let length = 0
+  for (const part of parts) length += part.length
+  return length
+}
+
+/**
+ * The last two encoded sizes per codec: the next encoder starts as large as the smaller of them, so
+ * a codec that keeps encoding big bodies does not regrow (and recopy) its buffer each time, and
+ * one that alternates big and small values does not allocate big buffers for small ones.
+ */
+const sizeHints = new WeakMap<object, { last: number; previous: number }>()
+
+/** `encodeStruct` with an initial capacity learnt from the codec's previous values. */
+function encodeBody<T>(codec: StructCodec<T>, value: T): Uint8Array {
+  const hint = sizeHints.get(codec)
+  const encoder = new Encoder(hint === undefined ? 64 : Math.min(hint.last, hint.previous) + 16)
+  writeStruct(encoder, codec, value)
+  const bytes = encoder.finish()
+  if (hint === undefined) sizeHints.set(codec, { last: bytes.length, previous: bytes.length })
+  else {
+    hint.previous = hint.last
+    hint.last = bytes.length
+  }
+  return bytes
+}

@@ -65,8 +65,154 @@ export function encodeRequest(m: RequestMessage): Uint8Array {
   return e.finish()
 }
 
+/** Bytes of the LEB128 encoding of a safe non-negative integer. */
+function varuintBytes(value: number): number {
+  let size = 1
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80)
+    size++
+  }
+  return size
+}
+
+function writeVaruint(into: Uint8Array, at: number, value: number): number {
+  while (value >= 0x80) {
+    into[at++] = (value % 0x80) | 0x80
+    value = Math.floor(value / 0x80)
+  }
+  into[at++] = value
+  return at
+}
+
+/** Small headers are carved from a shared slab (one allocation per 64 KiB of headers). */
+const slabBytes = 64 * 1024
+let slab = new Uint8Array(slabBytes)
+let slabUsed = 0
+
+function carve(length: number): Uint8Array {
+  if (length > 256) return new Uint8Array(length)
+  if (slabUsed + length > slabBytes) {
+    slab = new Uint8Array(slabBytes)
+    slabUsed = 0
+  }
+  const out = slab.subarray(slabUsed, slabUsed + length)
+  // Keep 8-byte alignment for the next header.
+  slabUsed += (length + 7) & ~7
+  return out
+}
+
+/** Values small enough for the direct header writer (zigzag stays exact below 2^52). */
+const directLimit = 2 ** 51
+
+/**
+ * Encodes a request as a gather list: a header (the struct head, the fields and the body's length
+ * prefix) and the body itself, not copied. The concatenation equals {@link encodeRequest}'s bytes.
+ */
+export function encodeRequestParts(m: RequestMessage): Uint8Array[] {
+  const direct =
+    m.corpc === undefined &&
+    Number.isSafeInteger(m.rpcId) && m.rpcId >= 0 && m.rpcId < directLimit &&
+    Number.isSafeInteger(m.timeoutMs) && m.timeoutMs >= 0 && m.timeoutMs < directLimit &&
+    Number.isSafeInteger(m.srcRank) && Math.abs(m.srcRank) < directLimit &&
+    Number.isInteger(m.opcode) && m.opcode >= 0 && m.opcode <= 0xffff_ffff
+  if (!direct) return splitStruct(encodeRequest(m), m.body.length)
+  const zigzag = m.srcRank >= 0 ? m.srcRank * 2 : -m.srcRank * 2 - 1
+  const fields = varuintBytes(m.rpcId) + 4 + varuintBytes(m.timeoutMs) + varuintBytes(zigzag) + 1 + varuintBytes(m.body.length)
+  const header = carve(6 + fields)
+  header[0] = 1
+  header[1] = 1
+  writeU32(header, 2, fields + m.body.length)
+  let at = writeVaruint(header, 6, m.rpcId)
+  writeU32(header, at, m.opcode)
+  at = writeVaruint(header, at + 4, m.timeoutMs)
+  at = writeVaruint(header, at, zigzag)
+  header[at++] = 0
+  writeVaruint(header, at, m.body.length)
+  return m.body.length === 0 ? [header] : [header, m.body]
+}
+
+function writeU32(into: Uint8Array, at: number, value: number): void {
+  into[at] = value & 0xff
+  into[at + 1] = (value >>> 8) & 0xff
+  into[at + 2] = (value >>> 16) & 0xff
+  into[at + 3] = (value >>> 24) & 0xff
+}
+
+/** Splits encoded bytes whose last `bodyBytes` are the body into [header, body] views. */
+function splitStruct(bytes: Uint8Array, bodyBytes: number): Uint8Array[] {
+  const cut = bytes.length - bodyBytes
+  return bodyBytes === 0 ? [bytes] : [bytes.subarray(0, cut), bytes.subarray(cut)]
+}
+
+// ---- fast decoders: the common shapes without a Decoder; anything else takes the generic path ----
+
+let cursor = 0
+
+/** A canonical varuint of at most 7 bytes at `cursor`, or -1 (the generic decoder then decides). */
+function fastVaruint(bytes: Uint8Array, end: number): number {
+  let result = 0
+  let scale = 1
+  for (let i = 0; i < 7 && cursor < end; i++) {
+    const byte = bytes[cursor++] as number
+    result += (byte & 0x7f) * scale
+    if ((byte & 0x80) === 0) return i > 0 && byte === 0 ? -1 : result
+    scale *= 0x80
+  }
+  return -1
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 24)) >>> 0
+}
+
+/** The end of a version-1 struct filling `bytes`, or -1. */
+function fastStruct(bytes: Uint8Array): number {
+  if (bytes.length < 6 || bytes[0] !== 1 || bytes[1] !== 1) return -1
+  const end = 6 + readU32(bytes, 2)
+  if (end !== bytes.length) return -1
+  cursor = 6
+  return end
+}
+
+/** A plain request (no corpc, small integers) decoded directly; undefined for anything else. */
+function fastDecodeRequest(bytes: Uint8Array): RequestMessage | undefined {
+  const end = fastStruct(bytes)
+  if (end < 0) return undefined
+  const rpcId = fastVaruint(bytes, end)
+  if (rpcId < 0 || cursor + 4 > end) return undefined
+  const opcode = readU32(bytes, cursor)
+  cursor += 4
+  const timeoutMs = fastVaruint(bytes, end)
+  if (timeoutMs < 0) return undefined
+  const zigzag = fastVaruint(bytes, end)
+  if (zigzag < 0 || cursor >= end || bytes[cursor++] !== 0) return undefined
+  const bodyLength = fastVaruint(bytes, end)
+  if (bodyLength < 0 || cursor + bodyLength !== end) return undefined
+  const srcRank = zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2
+  return { rpcId, opcode, timeoutMs, srcRank, body: bytes.subarray(cursor, end) }
+}
+
+/** A reply with an empty message decoded directly; undefined for anything else. */
+function fastDecodeReply(bytes: Uint8Array): ReplyMessage | undefined {
+  const end = fastStruct(bytes)
+  if (end < 0) return undefined
+  const rpcId = fastVaruint(bytes, end)
+  if (rpcId < 0 || cursor + 5 > end) return undefined
+  const status = readU32(bytes, cursor) | 0
+  cursor += 4
+  if (status > 0 || bytes[cursor++] !== 0) return undefined
+  const bodyLength = fastVaruint(bytes, end)
+  if (bodyLength < 0 || cursor + bodyLength !== end) return undefined
+  return { rpcId, status, message: '', body: bytes.subarray(cursor, end) }
+}
+
 /** Decodes a request; throws `DecodeError` / `DerError` on bad bytes. */
 export function decodeRequest(bytes: Uint8Array): RequestMessage {
+  return fastDecodeRequest(bytes) ?? decodeRequestGeneric(bytes)
+}
+
+/** {@link decodeRequest} through the generic `Decoder` only (the reference of the fast path). */
+export function decodeRequestGeneric(bytes: Uint8Array): RequestMessage {
   const d = new Decoder(bytes, limits)
   const m = d.struct(1, (s) => {
     const rpcId = s.varuint()
@@ -104,8 +250,32 @@ export function encodeReply(m: ReplyMessage): Uint8Array {
   return e.finish()
 }
 
+/**
+ * Encodes a reply as a gather list (header, then the body not copied); the concatenation equals
+ * {@link encodeReply}'s bytes.
+ */
+export function encodeReplyParts(m: ReplyMessage): Uint8Array[] {
+  const direct = m.message === '' && Number.isSafeInteger(m.rpcId) && m.rpcId >= 0 && m.rpcId < directLimit && Number.isInteger(m.status) && m.status >= -0x8000_0000 && m.status <= 0x7fff_ffff
+  if (!direct) return splitStruct(encodeReply(m), m.body.length)
+  const fields = varuintBytes(m.rpcId) + 4 + 1 + varuintBytes(m.body.length)
+  const header = carve(6 + fields)
+  header[0] = 1
+  header[1] = 1
+  writeU32(header, 2, fields + m.body.length)
+  const at = writeVaruint(header, 6, m.rpcId)
+  writeU32(header, at, m.status >>> 0)
+  header[at + 4] = 0 // empty message string
+  writeVaruint(header, at + 5, m.body.length)
+  return m.body.length === 0 ? [header] : [header, m.body]
+}
+
 /** Decodes a reply. */
 export function decodeReply(bytes: Uint8Array): ReplyMessage {
+  return fastDecodeReply(bytes) ?? decodeReplyGeneric(bytes)
+}
+
+/** {@link decodeReply} through the generic `Decoder` only (the reference of the fast path). */
+export function decodeReplyGeneric(bytes: Uint8Array): ReplyMessage {
   const d = new Decoder(bytes, limits)
   const m = d.struct(1, (s) => ({ rpcId: s.varuint(), status: s.i32(), message: s.string(), body: s.bytes() }))
   d.expectEnd()

@@ -214,7 +214,7 @@ export abstract class BaseConnection implements Connection {
   /** @internal provider: a message arrived. */
   deliver(tag: number, data: Uint8Array): void {
     if (this.state !== 'established') return
-    const index = this.posted.findIndex((op) => op.tag === tag)
+    const index = this.posted.length === 0 ? -1 : this.posted.findIndex((op) => op.tag === tag)
     if (index >= 0) {
       const op = this.posted[index] as PendingOperation
       this.posted.splice(index, 1)
@@ -251,20 +251,20 @@ export abstract class BaseConnection implements Connection {
     if (op.done) return
     op.done = true
     this.pending.delete(op.id)
-    const posted = this.posted.indexOf(op)
-    if (posted >= 0) this.posted.splice(posted, 1)
+    if (op.kind === 'recv') {
+      const posted = this.posted.indexOf(op)
+      if (posted >= 0) this.posted.splice(posted, 1)
+    }
     const cq = this.endpoint.completions
     cq.outstanding--
-    const completion: Completion = {
-      id: op.id,
-      kind: op.kind,
-      status: result.status,
-      connection: this,
-      context: op.context,
-      tag: op.tag,
-      bytes: result.bytes,
-      ...(result.error === undefined ? {} : { error: result.error }),
-      ...(result.data === undefined ? {} : { data: result.data }),
+    // One object shape per case, built without spreads (this runs for every operation).
+    let completion: Completion
+    if (result.error !== undefined) {
+      completion = { id: op.id, kind: op.kind, status: result.status, connection: this, context: op.context, tag: op.tag, bytes: result.bytes, error: result.error }
+    } else if (result.data !== undefined) {
+      completion = { id: op.id, kind: op.kind, status: result.status, connection: this, context: op.context, tag: op.tag, bytes: result.bytes, data: result.data }
+    } else {
+      completion = { id: op.id, kind: op.kind, status: result.status, connection: this, context: op.context, tag: op.tag, bytes: result.bytes }
     }
     cq.push(completion)
     cq.notify()

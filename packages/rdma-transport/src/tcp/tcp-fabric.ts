@@ -5,6 +5,13 @@
  * transfer does not hold up small messages to the same peer (they wait for at most the chunk being
  * written and the socket's write budget).
  *
+ * Writing: the frames of one turn go out in one corked write. Headers and payloads up to 16 KiB
+ * are copied into a write slab (so a send of small parts completes at once and many frames make
+ * one buffer); larger parts are written by reference (scatter/gather), and their send completes
+ * when the socket took them. Reading: a frame that lies inside one received chunk is handed out
+ * as a view of it (no copy); only frames spanning chunks are assembled. Headers are decoded into
+ * one reused object (no allocation per frame).
+ *
  * @module
  */
 import { Decoder, DerError, Encoder, type Logger, type Runtime, type TimerHandle, silentLogger, toDerError } from '@x/common'
@@ -12,7 +19,7 @@ import net from 'node:net'
 import { formatAddress, parseAddress } from '../address.ts'
 import { BaseConnection, BaseEndpoint, type PendingOperation } from '../base.ts'
 import type { Connection, Endpoint, EndpointOptions, Fabric } from '../types.ts'
-import { type FrameHeader, FrameType, chunkBytes, decodeHeader, encodeHeader, headerBytes, maxHelloBytes, wireVersion } from './wire.ts'
+import { type FrameHeader, FrameType, chunkBytes, decodeHeaderInto, encodeHeader, headerBytes, maxHelloBytes, wireVersion, writeHeader } from './wire.ts'
 
 /** Options of {@link TcpFabric}. */
 export interface TcpFabricOptions {
@@ -159,12 +166,22 @@ export class TcpEndpoint extends BaseEndpoint {
   }
 }
 
+/** A frame waiting in the control queue: its header fields, payload and (for sends) operation. */
 interface ControlEntry {
-  header: Buffer
+  type: number
+  id: number
+  status: number
+  key: number
+  offset: number
   payload: Uint8Array | readonly Uint8Array[] | undefined
   length: number
   op: PendingOperation | undefined
 }
+
+/** Payload parts up to this size are copied into the write slab, so many frames go out in one write. */
+const copyLimitBytes = 16 * 1024
+/** Size of a write slab: small frames are assembled in it and written as one buffer. */
+const slabBytes = 64 * 1024
 
 interface BulkJob {
   type: typeof FrameType.readData | typeof FrameType.writeData
@@ -185,9 +202,6 @@ interface PendingRead {
 
 const lastChunk = 1
 
-function asBytes(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length)
-}
 const abortedChunk = 2
 
 /** A connection of the {@link TcpFabric}. */
@@ -199,9 +213,18 @@ export class TcpConnection extends BaseConnection {
   private readonly reads = new Map<number, PendingRead>()
   private readonly writes = new Map<number, PendingOperation>()
   private readonly failedWrites = new Map<number, DerError>()
+  /** Received bytes not parsed yet: `chunks[0]` from `chunkOffset` on, then the other chunks. */
   private readonly chunks: Buffer[] = []
+  private chunkOffset = 0
   private buffered = 0
-  private header: FrameHeader | undefined
+  /** The header being handled (one object reused for every frame). */
+  private readonly frame: FrameHeader = { type: 0, flags: 0, length: 0, id: 0, status: 0, key: 0, offset: 0 }
+  private haveHeader = false
+  private parsing = false
+  /** Where small frames are assembled during a pump: `slab[slabStart, slabEnd)` is not written yet. */
+  private slab: Buffer = Buffer.alloc(0)
+  private slabStart = 0
+  private slabEnd = 0
   private pumping = false
   private waitingDrain = false
   private helloSent = false
@@ -252,7 +275,7 @@ export class TcpConnection extends BaseConnection {
   }
 
   protected transmitSend(op: PendingOperation, tag: number, parts: readonly Uint8Array[], length: number): void {
-    const entry: ControlEntry = { header: encodeHeader(FrameType.message, 0, length, tag, 0, 0, 0), payload: parts, length, op }
+    const entry: ControlEntry = { type: FrameType.message, id: tag, status: 0, key: 0, offset: 0, payload: parts.length === 1 ? parts[0] : parts, length, op }
     this.control.push(entry)
     op.withdraw = () => {
       const index = this.control.indexOf(entry)
@@ -265,7 +288,7 @@ export class TcpConnection extends BaseConnection {
 
   protected transmitRead(op: PendingOperation, key: number, offset: number, into: Uint8Array): void {
     this.reads.set(op.id, { op, into })
-    this.queueControl(encodeHeader(FrameType.readRequest, 0, 0, op.id, into.length, key, offset))
+    this.queueControl(FrameType.readRequest, op.id, into.length, key, offset)
   }
 
   protected transmitWrite(op: PendingOperation, key: number, offset: number, from: Uint8Array): void {
@@ -275,7 +298,11 @@ export class TcpConnection extends BaseConnection {
   }
 
   protected transmitClose(): void {
-    if (!this.socket.destroyed && this.helloSent) this.socket.write(encodeHeader(FrameType.close, 0, 0, 0, 0, 0, 0))
+    if (!this.socket.destroyed && this.helloSent) {
+      // Frames already assembled in this pump (their sends completed) go out before the close.
+      this.flushSlab()
+      this.socket.write(encodeHeader(FrameType.close, 0, 0, 0, 0, 0, 0))
+    }
   }
 
   protected override onPauseChange(): void {
@@ -310,8 +337,8 @@ export class TcpConnection extends BaseConnection {
     })
   }
 
-  private queueControl(header: Buffer, payload?: Uint8Array): void {
-    this.control.push({ header, payload, length: payload?.length ?? 0, op: undefined })
+  private queueControl(type: number, id: number, status: number, key: number, offset: number, payload?: Uint8Array): void {
+    this.control.push({ type, id, status, key, offset, payload, length: payload?.length ?? 0, op: undefined })
     this.schedulePump()
   }
 
@@ -322,26 +349,10 @@ export class TcpConnection extends BaseConnection {
     const budget = this.fabric.writeBudgetBytes
     socket.cork()
     try {
-      while (socket.writableLength < budget && this.state === 'established') {
+      while (socket.writableLength + this.slabEnd - this.slabStart < budget && this.state === 'established') {
         const entry = this.control.shift()
         if (entry !== undefined) {
-          const payload = entry.payload
-          const op = entry.op
-          // A send completes once its bytes reached the kernel: only then may the caller reuse them.
-          const done =
-            op === undefined
-              ? undefined
-              : (error?: Error | null): void => {
-                  if (error === undefined || error === null) this.finish(op, { status: 'ok', bytes: entry.length })
-                }
-          if (op !== undefined) op.withdraw = undefined
-          if (payload === undefined || payload.length === 0) {
-            socket.write(entry.header, done)
-          } else {
-            socket.write(entry.header)
-            if (payload instanceof Uint8Array) socket.write(payload, done)
-            else payload.forEach((part, i) => socket.write(part, i === payload.length - 1 ? done : undefined))
-          }
+          this.writeControl(entry)
           continue
         }
         const job = this.bulk.shift()
@@ -349,18 +360,87 @@ export class TcpConnection extends BaseConnection {
         this.writeChunk(job)
       }
     } finally {
+      this.flushSlab()
       socket.uncork()
       this.pumping = false
     }
     if ((this.control.length > 0 || this.bulk.length > 0) && socket.writableLength >= budget && !socket.destroyed) this.waitingDrain = true
   }
 
+  /**
+   * Writes a control frame or message. Small payloads are copied into the slab, so the send
+   * completes at once (the caller may reuse its bytes); a large part is written by reference and
+   * the send completes when the socket took it.
+   */
+  private writeControl(entry: ControlEntry): void {
+    const op = entry.op
+    if (op !== undefined) op.withdraw = undefined
+    this.putHeader(entry.type, 0, entry.length, entry.id, entry.status, entry.key, entry.offset)
+    const payload = entry.payload
+    let referenced = false
+    if (payload instanceof Uint8Array) {
+      referenced = this.putBytes(payload, op, entry.length)
+    } else if (payload !== undefined) {
+      let lastLarge = -1
+      for (let i = 0; i < payload.length; i++) if ((payload[i] as Uint8Array).length > copyLimitBytes) lastLarge = i
+      for (let i = 0; i < payload.length; i++) this.putBytes(payload[i] as Uint8Array, i === lastLarge ? op : undefined, entry.length)
+      referenced = lastLarge >= 0
+    }
+    if (op !== undefined && !referenced) this.finish(op, { status: 'ok', bytes: entry.length })
+  }
+
+  /** Makes room for `bytes` in the slab (flushing what it holds when it is full). */
+  private room(bytes: number): void {
+    if (this.slab.length - this.slabEnd >= bytes) return
+    this.flushSlab()
+    this.slab = Buffer.allocUnsafeSlow(Math.max(slabBytes, bytes))
+    this.slabStart = 0
+    this.slabEnd = 0
+  }
+
+  /** Writes what the slab holds; the slab's bytes are never reused, so the socket may keep them. */
+  private flushSlab(): void {
+    if (this.slabEnd === this.slabStart) return
+    // A completion handler run during the pump may have closed the connection: drop the rest.
+    if (!this.socket.writableEnded && !this.socket.destroyed) this.socket.write(this.slab.subarray(this.slabStart, this.slabEnd))
+    this.slabStart = this.slabEnd
+  }
+
+  private putHeader(type: number, flags: number, length: number, id: number, status: number, key: number, offset: number): void {
+    this.room(headerBytes)
+    writeHeader(this.slab, this.slabEnd, type, flags, length, id, status, key, offset)
+    this.slabEnd += headerBytes
+  }
+
+  /**
+   * Appends payload bytes: copied when small, else written by reference after the slab; `op`
+   * (a send) then completes when the socket took them. Returns whether they were referenced.
+   */
+  private putBytes(part: Uint8Array, op: PendingOperation | undefined, length: number): boolean {
+    if (part.length <= copyLimitBytes) {
+      if (part.length > 0) {
+        this.room(part.length)
+        this.slab.set(part, this.slabEnd)
+        this.slabEnd += part.length
+      }
+      return false
+    }
+    this.flushSlab()
+    if (op === undefined) {
+      this.socket.write(part)
+    } else {
+      this.socket.write(part, (error?: Error | null) => {
+        if (error === undefined || error === null) this.finish(op, { status: 'ok', bytes: length })
+      })
+    }
+    return true
+  }
+
   private writeChunk(job: BulkJob): void {
-    const socket = this.socket
     const total = job.data.length
     if (job.op !== undefined && job.op.done) {
       // Cancelled mid-way: tell the target to forget the transfer.
-      if (job.position > 0) socket.write(encodeHeader(job.type, lastChunk | abortedChunk, 0, job.id, 0, job.key, job.baseOffset + job.position))
+      if (job.position > 0) this.putHeader(job.type, lastChunk | abortedChunk, 0, job.id, 0, job.key, job.baseOffset + job.position)
       return
     }
     if (total === 0 && job.type === FrameType.readData) {
@@ -370,8 +450,8 @@ export class TcpConnection extends BaseConnection {
     const length = Math.min(chunkBytes, total - job.position)
     const last = job.position + length >= total
     const offset = job.type === FrameType.writeData ? job.baseOffset + job.position : job.position
-    socket.write(encodeHeader(job.type, last ? lastChunk : 0, length, job.id, 0, job.key, offset))
-    if (length > 0) socket.write(job.data.subarray(job.position, job.position + length))
+    this.putHeader(job.type, last ? lastChunk : 0, length, job.id, 0, job.key, offset)
+    if (length > 0) this.putBytes(job.data.subarray(job.position, job.position + length), undefined, length)
     job.position += length
     // Bulk transfers go one after the other (each completes as early as possible); control
     // frames and messages still pass between any two chunks.
@@ -414,20 +494,39 @@ export class TcpConnection extends BaseConnection {
   }
 
   private parse(): void {
+    // A handler may resume the connection, which parses again: the outer loop goes on instead.
+    if (this.parsing) return
+    this.parsing = true
+    try {
+      this.parseFrames()
+    } finally {
+      this.parsing = false
+    }
+  }
+
+  private parseFrames(): void {
+    const frame = this.frame
     while (this.state !== 'closed') {
-      if (this.header === undefined) {
+      if (!this.haveHeader) {
         if (this.buffered < headerBytes) return
-        const header = decodeHeader(this.take(headerBytes))
-        if (typeof header === 'string') return this.protocolError(header)
-        const problem = this.checkHeader(header)
+        const first = this.chunks[0] as Buffer
+        let problem: string | undefined
+        if (first.length - this.chunkOffset >= headerBytes) {
+          problem = decodeHeaderInto(first, this.chunkOffset, frame)
+          this.consumeFirst(headerBytes)
+        } else {
+          problem = decodeHeaderInto(this.take(headerBytes), 0, frame)
+        }
         if (problem !== undefined) return this.protocolError(problem)
-        this.header = header
+        problem = this.checkHeader(frame)
+        if (problem !== undefined) return this.protocolError(problem)
+        this.haveHeader = true
       }
-      const header = this.header
-      if (this.buffered < header.length) return
-      this.header = undefined
-      this.handle(header)
-      if (!this.socketPaused && header.type === FrameType.message && !this.accepting) this.updateFlow()
+      if (this.buffered < frame.length) return
+      this.haveHeader = false
+      const type = frame.type
+      this.handle(frame)
+      if (!this.socketPaused && type === FrameType.message && !this.accepting) this.updateFlow()
       if (this.socketPaused) return
     }
   }
@@ -453,7 +552,7 @@ export class TcpConnection extends BaseConnection {
       case FrameType.hello:
         return this.onHello(this.take(header.length))
       case FrameType.message:
-        return this.deliver(header.id, asBytes(this.take(header.length)))
+        return this.deliver(header.id, this.takeBytes(header.length))
       case FrameType.readRequest:
         return this.onReadRequest(header)
       case FrameType.readData:
@@ -500,6 +599,8 @@ export class TcpConnection extends BaseConnection {
   }
 
   private onReadRequest(header: FrameHeader): void {
+    // `header` is reused for the next frame: keep what the closure below needs.
+    const id = header.id
     this.skip(header.length)
     const source = this.endpoint.regions.resolve(header.key, header.offset, header.status, 'read')
     if (source instanceof DerError) {
@@ -508,13 +609,13 @@ export class TcpConnection extends BaseConnection {
     }
     this.bulk.push({
       type: FrameType.readData,
-      id: header.id,
+      id,
       key: 0,
       baseOffset: 0,
       data: source,
       position: 0,
       op: undefined,
-      onLast: () => this.sendDone(FrameType.readDone, header.id, undefined),
+      onLast: () => this.sendDone(FrameType.readDone, id, undefined),
     })
     this.schedulePump()
   }
@@ -569,7 +670,7 @@ export class TcpConnection extends BaseConnection {
 
   private sendDone(type: number, id: number, error: DerError | undefined): void {
     const payload = error === undefined ? undefined : Buffer.from(error.message.slice(0, 1000), 'utf8')
-    this.queueControl(encodeHeader(type, 0, payload?.length ?? 0, id, error?.code ?? 0, 0, 0), payload)
+    this.queueControl(type, id, error?.code ?? 0, 0, 0, payload)
   }
 
   private protocolError(reason: string, code: 'DER_PROTO' | 'DER_TIMEDOUT' = 'DER_PROTO'): void {
@@ -581,25 +682,40 @@ export class TcpConnection extends BaseConnection {
     this.down(this.state === 'connecting' && this.initiator ? 'refused' : 'reset', error)
   }
 
-  private take(length: number): Buffer {
+  /** Drops `length` bytes that lie inside the first chunk. */
+  private consumeFirst(length: number): void {
     this.buffered -= length
+    this.chunkOffset += length
+    const first = this.chunks[0] as Buffer
+    if (this.chunkOffset === first.length) {
+      this.chunks.shift()
+      this.chunkOffset = 0
+    }
+  }
+
+  /** The next `length` bytes: a view when they lie in one chunk, else a copy. */
+  private take(length: number): Buffer {
     const first = this.chunks[0]
-    if (first !== undefined && first.length >= length) {
-      if (first.length === length) this.chunks.shift()
-      else this.chunks[0] = first.subarray(length)
-      return first.subarray(0, length)
+    if (first !== undefined && first.length - this.chunkOffset >= length) {
+      const out = first.subarray(this.chunkOffset, this.chunkOffset + length)
+      this.consumeFirst(length)
+      return out
     }
-    const out = Buffer.allocUnsafe(length)
-    let filled = 0
-    while (filled < length) {
-      const chunk = this.chunks[0] as Buffer
-      const n = Math.min(chunk.length, length - filled)
-      chunk.copy(out, filled, 0, n)
-      filled += n
-      if (n === chunk.length) this.chunks.shift()
-      else this.chunks[0] = chunk.subarray(n)
-    }
+    const out = length > 4096 ? Buffer.allocUnsafeSlow(length) : Buffer.allocUnsafe(length)
+    this.copyOut(length, out, 0)
     return out
+  }
+
+  /** The next `length` bytes as a plain `Uint8Array` (a view when they lie in one chunk). */
+  private takeBytes(length: number): Uint8Array {
+    const first = this.chunks[0]
+    if (first !== undefined && first.length - this.chunkOffset >= length) {
+      const out = new Uint8Array(first.buffer, first.byteOffset + this.chunkOffset, length)
+      if (length > 0) this.consumeFirst(length)
+      return out
+    }
+    const out = this.take(length)
+    return new Uint8Array(out.buffer, out.byteOffset, length)
   }
 
   private copyOut(length: number, into: Uint8Array, at: number): void {
@@ -607,11 +723,14 @@ export class TcpConnection extends BaseConnection {
     let filled = 0
     while (filled < length) {
       const chunk = this.chunks[0] as Buffer
-      const n = Math.min(chunk.length, length - filled)
-      into.set(n === chunk.length ? chunk : chunk.subarray(0, n), at + filled)
+      const n = Math.min(chunk.length - this.chunkOffset, length - filled)
+      into.set(this.chunkOffset === 0 && n === chunk.length ? chunk : chunk.subarray(this.chunkOffset, this.chunkOffset + n), at + filled)
       filled += n
-      if (n === chunk.length) this.chunks.shift()
-      else this.chunks[0] = chunk.subarray(n)
+      this.chunkOffset += n
+      if (this.chunkOffset === chunk.length) {
+        this.chunks.shift()
+        this.chunkOffset = 0
+      }
     }
   }
 
@@ -620,12 +739,12 @@ export class TcpConnection extends BaseConnection {
     let left = length
     while (left > 0) {
       const chunk = this.chunks[0] as Buffer
-      if (chunk.length <= left) {
-        left -= chunk.length
+      const n = Math.min(chunk.length - this.chunkOffset, left)
+      left -= n
+      this.chunkOffset += n
+      if (this.chunkOffset === chunk.length) {
         this.chunks.shift()
-      } else {
-        this.chunks[0] = chunk.subarray(left)
-        left = 0
+        this.chunkOffset = 0
       }
     }
   }

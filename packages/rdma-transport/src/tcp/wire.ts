@@ -50,36 +50,52 @@ export interface FrameHeader {
   offset: number
 }
 
+/** Writes a frame header into `into` at `at`. */
+export function writeHeader(into: Buffer, at: number, type: number, flags: number, length: number, id: number, status: number, key: number, offset: number): void {
+  into[at] = type
+  into[at + 1] = flags
+  into.writeUInt16LE(frameMagic, at + 2)
+  into.writeUInt32LE(length, at + 4)
+  into.writeUInt32LE(id >>> 0, at + 8)
+  into.writeInt32LE(status | 0, at + 12)
+  into.writeDoubleLE(key, at + 16)
+  into.writeDoubleLE(offset, at + 24)
+}
+
 /** Encodes a frame header. */
 export function encodeHeader(type: number, flags: number, length: number, id: number, status: number, key: number, offset: number): Buffer {
   const header = Buffer.allocUnsafe(headerBytes)
-  header.writeUInt8(type, 0)
-  header.writeUInt8(flags, 1)
-  header.writeUInt16LE(frameMagic, 2)
-  header.writeUInt32LE(length, 4)
-  header.writeUInt32LE(id >>> 0, 8)
-  header.writeInt32LE(status | 0, 12)
-  header.writeDoubleLE(key, 16)
-  header.writeDoubleLE(offset, 24)
+  writeHeader(header, 0, type, flags, length, id, status, key, offset)
   return header
 }
 
 /** Decodes a frame header; returns a reason string when it is malformed. */
 export function decodeHeader(bytes: Buffer): FrameHeader | string {
-  const magic = bytes.readUInt16LE(2)
+  const header: FrameHeader = { type: 0, flags: 0, length: 0, id: 0, status: 0, key: 0, offset: 0 }
+  const problem = decodeHeaderInto(bytes, 0, header)
+  return problem ?? header
+}
+
+/**
+ * Decodes the header at `at` of `bytes` into `header` (reused by the reader: no allocation per
+ * frame); returns a reason string when it is malformed (then `header` holds garbage).
+ */
+export function decodeHeaderInto(bytes: Buffer, at: number, header: FrameHeader): string | undefined {
+  const magic = bytes.readUInt16LE(at + 2)
   if (magic !== frameMagic) return `bad frame magic 0x${magic.toString(16)}`
-  const header: FrameHeader = {
-    type: bytes.readUInt8(0),
-    flags: bytes.readUInt8(1),
-    length: bytes.readUInt32LE(4),
-    id: bytes.readUInt32LE(8),
-    status: bytes.readInt32LE(12),
-    key: bytes.readDoubleLE(16),
-    offset: bytes.readDoubleLE(24),
-  }
+  header.type = bytes[at] as number
+  header.flags = bytes[at + 1] as number
+  header.length = bytes.readUInt32LE(at + 4)
+  header.id = bytes.readUInt32LE(at + 8)
+  header.status = bytes.readInt32LE(at + 12)
+  header.key = bytes.readDoubleLE(at + 16)
+  header.offset = bytes.readDoubleLE(at + 24)
   if (header.type < FrameType.hello || header.type > FrameType.close) return `unknown frame type ${header.type}`
-  for (const [name, value] of [['key', header.key], ['offset', header.offset]] as const) {
-    if (!Number.isSafeInteger(value) || value < 0 || value > 2 ** 48) return `bad ${name} ${value}`
-  }
-  return header
+  if (!isWireInteger(header.key)) return `bad key ${header.key}`
+  if (!isWireInteger(header.offset)) return `bad offset ${header.offset}`
+  return undefined
+}
+
+function isWireInteger(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0 && value <= 2 ** 48
 }

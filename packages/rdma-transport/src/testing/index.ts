@@ -255,6 +255,29 @@ export function describeFabricCompliance(setup: FabricTestSetup): void {
       expect(sameBytes(whole, target)).toBe(true)
     })
 
+    test('many RMA reads and writes in flight at once each complete with their own bytes', async (h) => {
+      const { server, clientSide, connection } = await pair(h)
+      const sliceBytes = 300_000
+      const slices = 6
+      const target = pattern(slices * sliceBytes, 21)
+      const region = server.registerMemory(target, { remoteRead: true, remoteWrite: true })
+      // Reads of every slice, posted together, then writes of new bytes to every slice.
+      const backs = Array.from({ length: slices }, () => new Uint8Array(sliceBytes))
+      const reads = backs.map((back, i) => connection.rdmaRead(region.key, i * sliceBytes, back, { context: i }))
+      expect(await h.until(() => reads.every((r) => clientSide.byId(r.id).length === 1), 30_000)).toBe(true)
+      backs.forEach((back, i) => {
+        expect(clientSide.byId(reads[i]?.id ?? -1)[0]?.context).toBe(i)
+        expect(sameBytes(back, target.subarray(i * sliceBytes, (i + 1) * sliceBytes)), `read ${i}`).toBe(true)
+      })
+      const sources = Array.from({ length: slices }, (_, i) => pattern(sliceBytes, 100 + i))
+      const writes = sources.map((source, i) => connection.rdmaWrite(region.key, i * sliceBytes, source))
+      // Small messages posted among them still arrive.
+      connection.send(7, pattern(10, 7))
+      expect(await h.until(() => writes.every((w) => clientSide.byId(w.id).length === 1), 30_000)).toBe(true)
+      for (const w of writes) expect(clientSide.byId(w.id)[0]?.status).toBe('ok')
+      sources.forEach((source, i) => expect(sameBytes(target.subarray(i * sliceBytes, (i + 1) * sliceBytes), source), `write ${i}`).toBe(true))
+    })
+
     test('bad key, range or access fails on the initiator with a typed error; the target lives on', async (h) => {
       const { server, serverSide, clientSide, connection } = await pair(h)
       const readOnly = server.registerMemory(new Uint8Array(64).fill(7), { remoteRead: true, remoteWrite: false })
