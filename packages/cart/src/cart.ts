@@ -29,6 +29,8 @@ export interface CartOptions {
   readonly log?: LogRoot
   /** Name of the primary group (default `daos_server`). */
   readonly primaryGroupName?: string
+  /** Largest message each context accepts unless its own options say otherwise (default 4 MiB). */
+  readonly maxUnexpectedBytes?: number
 }
 
 /** Options of {@link Cart.createContext}. */
@@ -56,6 +58,8 @@ export class Cart implements ContextHost {
   readonly defaultTimeoutMs: number
   /** This instance's rank, if it has one. */
   rank: number | undefined
+  /** The default `maxUnexpectedBytes` of new contexts. */
+  readonly maxUnexpectedBytes: number
   private readonly handlers = new Map<number, RpcHandler<unknown, unknown>>()
   private readonly groups = new Map<string, Group>()
   private readonly contextList: Context[] = []
@@ -65,6 +69,7 @@ export class Cart implements ContextHost {
     this.fabric = options.fabric
     this.rank = options.rank
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? defaultRpcTimeoutMs
+    this.maxUnexpectedBytes = options.maxUnexpectedBytes ?? 4 << 20
     this.metrics = new CartMetrics(options.metrics ?? nullMetrics)
     this.log = options.log ?? new LogRoot(nullLogSink, options.runtime.clock, 'error')
     this.logger = this.log.logger('cart', options.rank === undefined ? {} : { rank: options.rank })
@@ -116,7 +121,7 @@ export class Cart implements ContextHost {
     if (this.contextList.length >= maxContexts) throw new DerError('DER_AGAIN', `at most ${maxContexts} contexts`)
     const endpoint = await this.fabric.open({
       ...(options.listen === undefined ? {} : { listen: options.listen }),
-      maxUnexpectedBytes: options.maxUnexpectedBytes ?? 4 << 20,
+      maxUnexpectedBytes: options.maxUnexpectedBytes ?? this.maxUnexpectedBytes,
       completionCapacity: options.completionCapacity ?? 65536,
     })
     const context = new Context(this, this.contextList.length, endpoint, options)

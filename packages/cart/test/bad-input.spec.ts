@@ -89,6 +89,27 @@ describe('protocols and bad input', () => {
     expect(await good).toEqual(new Uint8Array([4]))
   })
 
+  it('applies the instance-wide message limit to its contexts unless a context sets its own', async () => {
+    const c = await makeCluster(35)
+    const wide = new Cart({ fabric: c.fabric, runtime: c.runtime, rank: 7, maxUnexpectedBytes: 8 << 20 })
+    wide.registerProtocol(c.rpcs.protocol)
+    wide.handle(c.rpcs.echo, (rpc) => rpc.input)
+    expect(wide.maxUnexpectedBytes).toBe(8 << 20)
+    await wide.createContext({ listen: 'memory://rank-7' })
+    // The echo's reply is as large as its request, so the caller needs the larger limit too.
+    const caller = new Cart({ fabric: c.fabric, runtime: c.runtime, maxUnexpectedBytes: 8 << 20 })
+    caller.registerProtocol(c.rpcs.protocol)
+    caller.primaryGroup.addRank(7, ['memory://rank-7'])
+    const callerContext = await caller.createContext({ listen: 'memory://caller' })
+    const fits = settle(callerContext.call(c.rpcs.echo, { rank: 7 }, new Uint8Array(5 << 20)))
+    await c.runtime.runUntilIdle()
+    // 5 MiB passes the 8 MiB limit of the instance (the default, 4 MiB, refuses it: next test).
+    const out = await fits
+    expect(out.ok ? out.value.length : errorName(out)).toBe(5 << 20)
+    const own = await wide.createContext({ listen: 'memory://rank-7b', maxUnexpectedBytes: 1024 })
+    expect(own.address).toBe('memory://rank-7b')
+  })
+
   it('refuses a request above the peer\'s message limit with DER_OVERFLOW', async () => {
     const c = await makeCluster(34)
     const big = settle(c.clientContext.call(c.rpcs.echo, { rank: 0 }, new Uint8Array(5 << 20)))

@@ -311,5 +311,6 @@ export {
   objQueryKeyRpc,
   objReservedRpc,
   objUpdateRpc,
+  objectMaxMessageBytes,
   objectProtocol,
 } from './rpc/object-cart-protocol.ts'

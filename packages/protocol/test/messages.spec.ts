@@ -125,6 +125,44 @@ describe('message codecs', () => {
     }
   })
 
+  it('names the exact path of a bad nested field, and checks UUIDs character by character', () => {
+    const M = defineMessage('test.nested', {
+      id: t.uuid,
+      outer: t.struct({ items: t.array(t.struct({ oid: t.oid, tag: t.optional(t.bytes(4)) })) }),
+    })
+    const good = { id: '0123abcd-4567-89ef-0123-456789abcdef', outer: { items: [{ oid: { hi: 1n, lo: 2n }, tag: undefined }, { oid: { hi: 3n, lo: 4n }, tag: new Uint8Array(4) }] } }
+    expect(decodeStruct(M, encodeStruct(M, good))).toEqual(good)
+    const message = (value: unknown): string => {
+      try {
+        encodeStruct(M, value as typeof good)
+      } catch (error) {
+        expect(isDerError(error, 'DER_INVAL'), String(error)).toBe(true)
+        return (error as Error).message
+      }
+      return 'no error'
+    }
+    const items = good.outer.items
+    expect(message({ ...good, outer: { items: [items[0], { ...items[1], oid: { hi: 3n, lo: -1n } }] } })).toBe('test.nested.outer.items[1].oid.lo: -1 is not a u64 bigint')
+    expect(message({ ...good, outer: { items: [items[0], { ...items[1], tag: new Uint8Array(5) }] } })).toBe('test.nested.outer.items[1].tag: longer than 4 bytes')
+    expect(message({ ...good, outer: { items: 'x' } })).toBe('test.nested.outer.items: not an array')
+    for (const bad of ['0123ABCD-4567-89ef-0123-456789abcdef', '0123abcd+4567-89ef-0123-456789abcdef', '0123abcd-4567-89ef-0123-456789abcdeg', '0123abcd-4567-89ef-0123-456789abcde', 42]) {
+      expect(message({ ...good, id: bad })).toBe(`test.nested.id: '${String(bad)}' is not a lowercase UUID`)
+    }
+    // A second failing call must not carry path segments over from the first.
+    expect(message({ ...good, id: 'x' })).toBe("test.nested.id: 'x' is not a lowercase UUID")
+  })
+
+  it('decodes bulk bytes fields as views of the input and small ones as copies', () => {
+    const M = defineMessage('test.bytes', { small: t.bytes(), bulk: t.bytes() })
+    const random = new Random(seed)
+    const value = { small: random.bytes(100), bulk: random.bytes(64 * 1024) }
+    const wire = encodeStruct(M, value)
+    const decoded = decodeStruct(M, wire)
+    expect(decoded).toEqual(value)
+    expect(decoded.bulk.buffer, 'a 64 KiB field shares the received buffer (no copy)').toBe(wire.buffer)
+    expect(decoded.small.buffer, 'a 100-byte field is copied (never pins the input)').not.toBe(wire.buffer)
+  })
+
   it('lets an older reader skip fields a newer writer appended', () => {
     const v1 = defineMessage('Probe', { a: t.u32, b: t.string(10) })
     const e = new Encoder()

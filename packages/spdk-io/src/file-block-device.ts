@@ -19,10 +19,17 @@ import { allocateAlignedBuffer } from './dma-buffer-pool.ts'
  * - `sync`: `fs.readSync`/`fs.writeSync` on the calling thread: one at a time and it blocks the
  *   event loop for the syscall, but on page-cache hits it is 4-10x faster than the thread pool
  *   (see the benchmark),
- * - `auto` (default): `sync` for buffered files, `callback` for `O_DIRECT` (where every I/O waits
+ * - `mixed`: `sync` for transfers shorter than `syncTransferMaxBytes` (default 64 KiB), `callback`
+ *   for larger ones: small page-cache hits stay cheap, while a 1 MiB copy (about 0.2 ms) never
+ *   holds the event loop, and several run in parallel on the pool (measured faster from 64 KiB
+ *   up at queue depth 4 and more; see the benchmark),
+ * - `auto` (default): `mixed` for buffered files, `callback` for `O_DIRECT` (where every I/O waits
  *   for the disk and parallelism matters).
+ *
+ * Every mode keeps the {@link BlockDevice} contract: operations in flight at the same time may
+ * complete in any order, and `flush` makes every completed write durable.
  */
-export type FileIoMode = 'auto' | 'callback' | 'promise' | 'sync'
+export type FileIoMode = 'auto' | 'callback' | 'promise' | 'sync' | 'mixed'
 
 /** Options of {@link FileBlockDevice.open}. */
 export interface FileBlockDeviceOptions extends Omit<BlockDeviceOptions, 'name' | 'blockCount' | 'alignmentBytes'> {
@@ -38,16 +45,20 @@ export interface FileBlockDeviceOptions extends Omit<BlockDeviceOptions, 'name' 
   readonly alignmentBytes?: number
   /** I/O mechanism (default `auto`). */
   readonly ioMode?: FileIoMode
+  /** In `mixed` mode, transfers of this many bytes or more go to the thread pool (default 65536). */
+  readonly syncTransferMaxBytes?: number
   /** Device name (default: the path). */
   readonly name?: string
 }
 
 const zeroChunkBytes = 1 << 20
+const defaultSyncTransferMaxBytes = 64 * 1024
 
 /**
  * A block device on a file. `flush` is `fdatasync`. Reads and writes use the {@link FileIoMode}
- * chosen by measurement (`pnpm bench`): synchronous positional syscalls for buffered files (page
- * cache hits cost a few microseconds, a libuv thread-pool round trip tens), the thread pool with
+ * chosen by measurement (`pnpm bench`): for buffered files synchronous positional syscalls below
+ * 64 KiB (page cache hits cost a few microseconds, a libuv thread-pool round trip tens) and the
+ * thread pool from 64 KiB up (so large copies never block the event loop); the thread pool with
  * many operations in flight for `O_DIRECT`. `unmap` is accepted but does nothing
  * (Node has no `fallocate(PUNCH_HOLE)`), so `capabilities.unmapZeroes` is false; `writeZeroes`
  * writes zero buffers.
@@ -63,6 +74,8 @@ export class FileBlockDevice extends AbstractBlockDevice {
   readonly path: string
   /** The I/O mechanism in use (`auto` resolved). */
   readonly ioMode: Exclude<FileIoMode, 'auto'>
+  /** In `mixed` mode, transfers of at least this many bytes run on the thread pool. */
+  readonly syncTransferMaxBytes: number
   private readonly fd: number
   private readonly handle: fs.promises.FileHandle | undefined
   private zeroes: Uint8Array | undefined
@@ -71,7 +84,8 @@ export class FileBlockDevice extends AbstractBlockDevice {
     super({ ...options, name: options.name ?? options.path, alignmentBytes: options.direct === true ? Math.max(options.alignmentBytes ?? 4096, options.blockSizeBytes) : options.blockSizeBytes })
     this.path = options.path
     const mode = options.ioMode ?? 'auto'
-    this.ioMode = mode !== 'auto' ? mode : options.direct === true ? 'callback' : 'sync'
+    this.ioMode = mode !== 'auto' ? mode : options.direct === true ? 'callback' : 'mixed'
+    this.syncTransferMaxBytes = options.syncTransferMaxBytes ?? defaultSyncTransferMaxBytes
     this.fd = fd
     this.handle = handle
     this.capabilities = { unmapZeroes: false, directIo: options.direct === true, durable: true }
@@ -84,7 +98,9 @@ export class FileBlockDevice extends AbstractBlockDevice {
   static async open(options: FileBlockDeviceOptions): Promise<FileBlockDevice> {
     if (typeof options.path !== 'string' || options.path.length === 0) throw new DerError('DER_INVAL', 'FileBlockDevice: path must be a non-empty string')
     const ioMode = options.ioMode ?? 'auto'
-    if (!['auto', 'callback', 'promise', 'sync'].includes(ioMode)) throw new DerError('DER_INVAL', `FileBlockDevice: ioMode must be auto, callback, promise or sync, got ${String(ioMode)}`)
+    if (!['auto', 'callback', 'promise', 'sync', 'mixed'].includes(ioMode)) throw new DerError('DER_INVAL', `FileBlockDevice: ioMode must be auto, callback, promise, sync or mixed, got ${String(ioMode)}`)
+    const syncMax = options.syncTransferMaxBytes
+    if (syncMax !== undefined && (!Number.isSafeInteger(syncMax) || syncMax < 0)) throw new DerError('DER_INVAL', `FileBlockDevice: syncTransferMaxBytes must be an integer >= 0, got ${String(syncMax)}`)
     const blockSizeBytes = options.blockSizeBytes
     if (options.direct === true && options.alignmentBytes !== undefined && (options.alignmentBytes % blockSizeBytes !== 0 || (options.alignmentBytes & (options.alignmentBytes - 1)) !== 0)) {
       throw new DerError('DER_INVAL', `FileBlockDevice: alignmentBytes must be a power of two multiple of the block size, got ${options.alignmentBytes}`)
@@ -175,7 +191,7 @@ export class FileBlockDevice extends AbstractBlockDevice {
     if (this.capabilities.directIo && position % this.alignmentBytes !== 0) {
       return Promise.reject(new DerError('DER_INVAL', `${kind}: direct I/O offset ${position} is not a multiple of ${this.alignmentBytes}`))
     }
-    if (this.ioMode === 'sync') {
+    if (this.ioMode === 'sync' || (this.ioMode === 'mixed' && byteLength < this.syncTransferMaxBytes)) {
       try {
         this.transferSync(kind, position, buffers)
         return Promise.resolve()

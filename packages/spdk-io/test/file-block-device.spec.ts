@@ -15,12 +15,12 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-function fileSetup(ioMode: FileIoMode, blockSizeBytes = 4096, blockCount = 256): { setup(): Promise<FileBlockDevice>; teardown(): Promise<void> } {
+function fileSetup(ioMode: FileIoMode, blockSizeBytes = 4096, blockCount = 256, syncTransferMaxBytes?: number): { setup(): Promise<FileBlockDevice>; teardown(): Promise<void> } {
   let path = ''
   return {
     setup: () => {
       path = join(dir, `dev-${counter++}.img`)
-      return FileBlockDevice.open({ path, create: true, blockSizeBytes, blockCount, queueDepth: 16, ioMode })
+      return FileBlockDevice.open({ path, create: true, blockSizeBytes, blockCount, queueDepth: 16, ioMode, ...(syncTransferMaxBytes === undefined ? {} : { syncTransferMaxBytes }) })
     },
     teardown: () => {
       rmSync(path, { force: true })
@@ -32,6 +32,8 @@ function fileSetup(ioMode: FileIoMode, blockSizeBytes = 4096, blockCount = 256):
 blockDeviceComplianceSuite('FileBlockDevice (callback I/O) on a regular file', fileSetup('callback'), { seed: 21 })
 blockDeviceComplianceSuite('FileBlockDevice (FileHandle I/O) on a regular file', fileSetup('promise', 512, 2048), { seed: 22 })
 blockDeviceComplianceSuite('FileBlockDevice (sync I/O) on a regular file', fileSetup('sync'), { seed: 23, randomOperations: 100 })
+// A low threshold so the random operations mix synchronous and thread-pool transfers.
+blockDeviceComplianceSuite('FileBlockDevice (mixed I/O, thread pool from 8 KiB) on a regular file', fileSetup('mixed', 4096, 256, 8192), { seed: 25, randomOperations: 100 })
 
 {
   const inner = fileSetup('callback')
@@ -76,6 +78,32 @@ describe('FileBlockDevice', () => {
     const tiny = join(dir, 'tiny.img')
     writeFileSync(tiny, Buffer.alloc(100))
     expect(isDerError(await caught(FileBlockDevice.open({ path: tiny, blockSizeBytes: 512 })), 'DER_INVAL')).toBe(true)
+    expect(isDerError(await caught(FileBlockDevice.open({ path: join(dir, 'z.img'), create: true, blockSizeBytes: 4096, blockCount: 4, syncTransferMaxBytes: -1 })), 'DER_INVAL')).toBe(true)
+  })
+
+  it('auto mode on a buffered file: small transfers finish synchronously, 64 KiB and more on the thread pool (the event loop stays free)', async () => {
+    const path = join(dir, 'mixed.img')
+    const device = await FileBlockDevice.open({ path, create: true, blockSizeBytes: 4096, blockCount: 512 })
+    expect(device.ioMode).toBe('mixed')
+    expect(device.syncTransferMaxBytes).toBe(65536)
+    const settlesWithinMicrotasks = async (io: Promise<void>): Promise<boolean> => {
+      let settled = false
+      void io.then(() => (settled = true))
+      // A thread-pool completion is delivered in libuv's poll phase, never between microtasks.
+      for (let i = 0; i < 50 && !settled; i++) await Promise.resolve()
+      const early = settled
+      await io
+      return early
+    }
+    const small = new Uint8Array(60 * 1024).fill(1)
+    const large = new Uint8Array(1 << 20).fill(2)
+    expect(await settlesWithinMicrotasks(device.write(0, small)), 'a 60 KiB write runs synchronously').toBe(true)
+    expect(await settlesWithinMicrotasks(device.write(256, large)), 'a 1 MiB write goes to the thread pool').toBe(false)
+    const back = new Uint8Array(1 << 20)
+    expect(await settlesWithinMicrotasks(device.read(256, back)), 'a 1 MiB read goes to the thread pool').toBe(false)
+    expect(back).toEqual(large)
+    await device.flush()
+    await device.close()
   })
 
   it('direct I/O: refuses misaligned lengths with DER_INVAL before submission; aligned pool buffers work where O_DIRECT does', async () => {

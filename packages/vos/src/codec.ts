@@ -10,7 +10,7 @@ import { type ExtentRecord, type Version } from './extent-tree.ts'
 import type { Mutation, StoredAkeyUpdate } from './mutation.ts'
 import { type DataRef, type StoredData, copyValue } from './stored-data.ts'
 import { AkeyNode, ContainerNode, DkeyNode, ObjectNode, type SvRecord, type VosIndex } from './vos-index.ts'
-import type { ChecksumType, DtxState } from './types.ts'
+import { type ChecksumType, type DtxState, vosDtxMetaMaxBytes } from './types.ts'
 
 const mutationTags = ['containerCreate', 'containerDestroy', 'update', 'punch', 'snapshotCreate', 'snapshotDestroy', 'aggregate', 'discard', 'dtxCommit', 'dtxAbort'] as const
 
@@ -83,9 +83,24 @@ function nonEmptyKey(d: Decoder): Uint8Array {
   return copy(key)
 }
 
-/** Writes one mutation. */
+function decodeDtxMeta(d: Decoder): Uint8Array {
+  const meta = d.bytes()
+  if (meta.length > vosDtxMetaMaxBytes) d.malformed(`DTX meta of ${meta.length} bytes exceeds ${vosDtxMetaMaxBytes}`)
+  return copy(meta)
+}
+
+/** The DTX meta of an update or punch, if any. */
+function mutationDtxMeta(m: Mutation): Uint8Array | undefined {
+  return m.type === 'update' || m.type === 'punch' ? m.dtxMeta : undefined
+}
+
+/**
+ * Writes one mutation. Version 2 appends the DTX meta of a prepared update or punch; a mutation
+ * without it is written as version 1 (byte-identical to older images).
+ */
 export function encodeMutation(e: Encoder, m: Mutation): void {
-  e.struct(1, 1, (en) => {
+  const meta = mutationDtxMeta(m)
+  e.struct(meta === undefined ? 1 : 2, 1, (en) => {
     en.u8(mutationTags.indexOf(m.type))
     switch (m.type) {
       case 'containerCreate':
@@ -131,12 +146,13 @@ export function encodeMutation(e: Encoder, m: Mutation): void {
         en.string(m.id)
         break
     }
+    if (meta !== undefined) en.bytes(meta)
   })
 }
 
 /** Reads one mutation. */
 export function decodeMutation(d: Decoder): Mutation {
-  return d.struct(1, (x): Mutation => {
+  return d.struct(2, (x, version): Mutation => {
     const tag = mutationTags[x.u8()]
     switch (tag) {
       case undefined:
@@ -166,7 +182,9 @@ export function decodeMutation(d: Decoder): Mutation {
           })
           return { type: 'array', akey, recordSizeBytes, extents }
         })
-        return { type: 'update', cont, oid, epoch, seq, dkey, akeys, dtx }
+        const dtxMeta = version >= 2 ? decodeDtxMeta(x) : undefined
+        if (dtxMeta !== undefined && dtx === undefined) x.malformed('DTX meta without a DTX')
+        return { type: 'update', cont, oid, epoch, seq, dkey, akeys, dtx, dtxMeta }
       }
       case 'punch': {
         const cont = decodeUuid(x)
@@ -176,7 +194,9 @@ export function decodeMutation(d: Decoder): Mutation {
         const dtx = x.optional((y) => y.string())
         const dkey = x.optional(nonEmptyKey)
         const akeys = x.optional((y) => y.array(nonEmptyKey))
-        return { type: 'punch', cont, oid, epoch, seq, dkey, akeys, dtx }
+        const dtxMeta = version >= 2 ? decodeDtxMeta(x) : undefined
+        if (dtxMeta !== undefined && dtx === undefined) x.malformed('DTX meta without a DTX')
+        return { type: 'punch', cont, oid, epoch, seq, dkey, akeys, dtx, dtxMeta }
       }
       case 'snapshotCreate':
       case 'snapshotDestroy':
@@ -193,9 +213,13 @@ export function decodeMutation(d: Decoder): Mutation {
   })
 }
 
-/** Writes a whole index (a checkpoint image). */
+/**
+ * Writes a whole index (a checkpoint image). Version 2 appends the DTX meta of prepared DTXs; an
+ * index without any is written as version 1.
+ */
 export function encodeIndex(e: Encoder, index: VosIndex): void {
-  e.struct(1, 1, (en) => {
+  const metas = [...index.dtxActive.values()].flatMap((entry) => (entry.meta === undefined ? [] : [[entry.id, entry.meta] as const]))
+  e.struct(metas.length === 0 ? 1 : 2, 1, (en) => {
     en.varuint(index.seq)
     en.array([...index.containers.values()], (x, node) => {
       x.string(node.id).u8(node.csum === 'crc32c' ? 0 : 1).varuint64(node.aggregatedEpoch)
@@ -227,12 +251,13 @@ export function encodeIndex(e: Encoder, index: VosIndex): void {
     })
     en.array([...index.dtxActive.values()], (x, entry) => x.string(entry.id).string(entry.cont).varuint64(entry.epoch))
     en.map(index.dtxDone, (x, id) => x.string(id), (x, state) => x.u8(state === 'committed' ? 1 : 2))
+    if (metas.length !== 0) en.array(metas, (x, [id, meta]) => x.string(id).bytes(meta))
   })
 }
 
 /** Reads a checkpoint image into a new index. */
 export function decodeIndex(d: Decoder, index: VosIndex): VosIndex {
-  return d.struct(1, (x) => {
+  return d.struct(2, (x, version) => {
     index.seq = x.varuint()
     const count = x.varuint()
     for (let c = 0; c < count; c++) {
@@ -294,6 +319,12 @@ export function decodeIndex(d: Decoder, index: VosIndex): VosIndex {
       index.relinkDtx(active)
     } catch (error) {
       throw new DecodeError('malformed', `checkpoint DTX table does not match its records: ${String(error)}`, x.offset)
+    }
+    if (version >= 2) {
+      for (const [id, meta] of x.array((y) => [y.string(), decodeDtxMeta(y)] as const)) {
+        const entry = index.dtxActive.get(id) ?? x.malformed(`DTX meta of DTX ${id}, which is not prepared`)
+        entry.meta = meta
+      }
     }
     return index
   })

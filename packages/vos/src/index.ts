@@ -9,6 +9,10 @@
  *   arrays), punches of objects, dkeys and akeys, enumeration of objects, dkeys, akeys and
  *   extents with resumable anchors, `queryKey`, snapshots, `aggregate` (drops versions that no
  *   snapshot or later read sees and frees them), `discard` of an epoch range, container destroy.
+ * - **History for rebuild**: `listStoredObjects` (every object holding any version or punch),
+ *   `objectHistory` (every committed version and punch of an object with its epoch, paged by
+ *   dkey, prepared DTXs named) and `applyHistory` (idempotent replay at the original epochs: a
+ *   version already held is skipped), so a rebuilt target reads as its source at every epoch.
  * - **DTX**: writes applied as prepared under a DTX id, then committed or aborted; readers and
  *   conflicting writers that meet prepared data get `DER_INPROGRESS`; a reused id gets
  *   `DER_ALREADY`.
@@ -50,25 +54,35 @@ export { type BlobRef, type DataRef, type InlineRef, type StoredData, chunkCsums
 export {
   type AkeyFetch,
   type AkeyFetchResult,
+  type AkeyHistory,
   type AkeyUpdate,
   type ArrayFetchResult,
   type ChecksumType,
   type ContainerOptions,
+  type DkeyHistory,
   type DtxState,
   type EnumAnchor,
   type EnumPage,
   type Epoch,
+  type ExtentVersion,
+  type HistoryApplyResult,
+  type HistoryRecords,
+  type ObjectHistory,
+  type ObjectHistoryOptions,
   type ObjectId,
   type QueryKeyResult,
   type Recx,
   type RecxUpdate,
   type SingleFetchResult,
+  type SingleVersion,
   type SpaceInfo,
+  type VersionStamp,
   type VisibleExtent,
   type WriteOptions,
+  vosDtxMetaMaxBytes,
   vosEpochMax,
 } from './types.ts'
-export { type ActiveDtx, AkeyNode, type Holder, type Touched, ContainerNode, DkeyNode, type FetchPlan, ObjectNode, type SvRecord, VosIndex, dtxDoneCapacity, oidFromKey, oidKey } from './vos-index.ts'
+export { type ActiveDtx, AkeyNode, type Holder, type Touched, ContainerNode, DkeyNode, type FetchPlan, type HistoryPlan, ObjectNode, type SvRecord, type VersionPlace, VosIndex, dtxDoneCapacity, oidFromKey, oidKey } from './vos-index.ts'
 export { Vos, type VosOptions } from './vos.ts'
 export { type WalGroup, type WalScan, encodeWalGroup, scanWal, walBlockBytes, walChunkBytes, walHeaderBytes, walMaxGroupBlocks } from './wal.ts'
 export { SpdkBlobIo, type SpdkStorageSizes, createSpdkStorage, openSpdkStorage } from './spdk-blob-io.ts'

@@ -31,6 +31,8 @@ export type Mutation =
       readonly dkey: Uint8Array
       readonly akeys: readonly StoredAkeyUpdate[]
       readonly dtx: string | undefined
+      /** Bytes kept with the prepared DTX (see `WriteOptions.dtxMeta`). */
+      readonly dtxMeta?: Uint8Array | undefined
     }
   | {
       readonly type: 'punch'
@@ -41,6 +43,8 @@ export type Mutation =
       readonly dkey: Uint8Array | undefined
       readonly akeys: readonly Uint8Array[] | undefined
       readonly dtx: string | undefined
+      /** Bytes kept with the prepared DTX (see `WriteOptions.dtxMeta`). */
+      readonly dtxMeta?: Uint8Array | undefined
     }
   | { readonly type: 'snapshotCreate'; readonly cont: string; readonly epoch: Epoch }
   | { readonly type: 'snapshotDestroy'; readonly cont: string; readonly epoch: Epoch }

@@ -2,9 +2,12 @@
  * `SpdkBlobIo`: {@link BlobIo} over an `@x/spdk-io` blob, and helpers that create or find the
  * three blobs of a VOS pool (WAL, meta, data) in a blobstore, tagged with the `vos.role` xattr.
  *
- * Blobs are thick-provisioned, so writes never change the blobstore's metadata; a sync then
- * only needs the device flush (one fdatasync on a file device). After a resize the next sync
- * is a full blobstore sync, which persists the new size.
+ * Blobs are thin-provisioned: a cluster is allocated (and initialised) on its first write, so
+ * formatting writes no zeros and a sparse device file stays sparse. A sync only needs the
+ * device flush (one fdatasync on a file device) unless a write since the last sync allocated a
+ * cluster or the blob was resized: then it is a full blobstore sync, which persists the new
+ * cluster map before the sync returns. Never-written areas read as zeros, as thick zeroed
+ * clusters did. Once every cluster is allocated (a WAL after its first lap) syncs are flushes again.
  *
  * @module
  */
@@ -15,13 +18,18 @@ import type { BlobIo, VosStorage } from './blob-io.ts'
 /** A blob of a blobstore seen as a {@link BlobIo}. */
 export class SpdkBlobIo implements BlobIo {
   private metadataDirty = false
+  private knownAllocatedClusters: number
+  private fullyAllocated: boolean
 
   constructor(
     /** The open blob. */
     readonly blob: Blob,
     private readonly device: BlockDevice,
     private readonly clusterSizeBytes: number,
-  ) {}
+  ) {
+    this.knownAllocatedClusters = blob.allocatedClusters
+    this.fullyAllocated = this.knownAllocatedClusters === blob.sizeClusters
+  }
 
   get sizeBytes(): number {
     return this.blob.sizeBytes
@@ -37,8 +45,14 @@ export class SpdkBlobIo implements BlobIo {
     return target
   }
 
-  write(offsetBytes: number, data: Uint8Array): Promise<void> {
-    return this.blob.write(offsetBytes, data)
+  async write(offsetBytes: number, data: Uint8Array): Promise<void> {
+    if (this.fullyAllocated) return this.blob.write(offsetBytes, data)
+    try {
+      await this.blob.write(offsetBytes, data)
+    } finally {
+      // Checked after the write settles (a failed multi-cluster write may still have allocated).
+      this.noteAllocations()
+    }
   }
 
   async sync(): Promise<void> {
@@ -50,7 +64,22 @@ export class SpdkBlobIo implements BlobIo {
 
   async resize(sizeBytes: number): Promise<void> {
     this.metadataDirty = true
-    await this.blob.resize(Math.ceil(sizeBytes / this.clusterSizeBytes))
+    try {
+      await this.blob.resize(Math.ceil(sizeBytes / this.clusterSizeBytes))
+    } finally {
+      this.knownAllocatedClusters = this.blob.allocatedClusters
+      this.fullyAllocated = this.knownAllocatedClusters === this.blob.sizeClusters
+    }
+  }
+
+  /** Marks the metadata dirty when clusters were allocated since the last look. */
+  private noteAllocations(): void {
+    const allocated = this.blob.allocatedClusters
+    if (allocated !== this.knownAllocatedClusters) {
+      this.knownAllocatedClusters = allocated
+      this.metadataDirty = true
+    }
+    this.fullyAllocated = allocated === this.blob.sizeClusters
   }
 }
 
@@ -64,15 +93,24 @@ export interface SpdkStorageSizes {
 const roleXattr = 'vos.role'
 const roles = ['wal', 'meta', 'data'] as const
 
-/** Creates the WAL, meta and data blobs of a VOS pool in `store` (thick-provisioned) and syncs. */
+/**
+ * Creates the WAL, meta and data blobs of a VOS pool in `store` (thin-provisioned: no cluster is
+ * written here) and syncs. The three sizes together must fit in the store's free clusters
+ * (`DER_NOSPACE` otherwise), so the blobs never over-commit the device.
+ */
 export async function createSpdkStorage(store: Blobstore, device: BlockDevice, sizes: SpdkStorageSizes): Promise<VosStorage & { readonly blobIds: readonly BlobId[] }> {
   const cluster = store.clusterSizeBytes
   const ios: SpdkBlobIo[] = []
   const ids: BlobId[] = []
-  for (const role of roles) {
+  const clusters = roles.map((role) => {
     const bytes = role === 'wal' ? sizes.walBytes : role === 'meta' ? sizes.metaBytes : sizes.dataBytes
     if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new DerError('DER_INVAL', `${role} blob size must be a positive integer`)
-    const id = await store.createBlob({ sizeClusters: Math.ceil(bytes / cluster), thinProvision: false, xattrs: { [roleXattr]: role } })
+    return Math.ceil(bytes / cluster)
+  })
+  const neededClusters = clusters.reduce((sum, n) => sum + n, 0)
+  if (neededClusters > store.freeClusters) throw new DerError('DER_NOSPACE', `VOS blobs need ${neededClusters} clusters, the blobstore has ${store.freeClusters} free`)
+  for (const [index, role] of roles.entries()) {
+    const id = await store.createBlob({ sizeClusters: clusters[index] ?? 0, thinProvision: true, xattrs: { [roleXattr]: role } })
     ids.push(id)
     ios.push(new SpdkBlobIo(await store.openBlob(id), device, cluster))
   }

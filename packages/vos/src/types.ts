@@ -65,7 +65,17 @@ export type AkeyFetchResult = SingleFetchResult | ArrayFetchResult
 export interface WriteOptions {
   /** Apply as prepared under this DTX id; the write stays invisible until {@link Vos.commitDtx}. */
   readonly dtxId?: string
+  /**
+   * With `dtxId`: opaque bytes (at most {@link vosDtxMetaMaxBytes}) kept with the prepared DTX
+   * until it is committed or aborted, durable like the write (DAOS keeps a DTX's leader and member
+   * list in its DTX entry), so that an engine restarted with the DTX still prepared can resolve it.
+   * Read back with {@link Vos.dtxMeta}.
+   */
+  readonly dtxMeta?: Uint8Array
 }
+
+/** The most bytes of {@link WriteOptions.dtxMeta}. */
+export const vosDtxMetaMaxBytes = 4096
 
 /** A resumable position in an enumeration; pass it back to continue after the last item. */
 export type EnumAnchor = { readonly kind: 'key'; readonly after: Uint8Array } | { readonly kind: 'oid'; readonly after: ObjectId } | { readonly kind: 'index'; readonly from: number }
@@ -108,3 +118,86 @@ export interface ContainerOptions {
 
 /** DTX states as a VOS records them. */
 export type DtxState = 'prepared' | 'committed' | 'aborted'
+
+/** When a version or punch was written: its epoch, then its order among the VOS's writes. */
+export interface VersionStamp {
+  /** The epoch of the write. */
+  readonly epoch: Epoch
+  /** Its sequence number in this VOS (orders writes of equal epoch; local to the VOS). */
+  readonly seq: number
+}
+
+/** A committed single-value version. */
+export interface SingleVersion extends VersionStamp {
+  /** The value (verified against its checksum). */
+  readonly value: Uint8Array
+}
+
+/** A committed array extent: records `[index, index + count)`, with data or as a hole (a punched range). */
+export interface ExtentVersion extends VersionStamp, Recx {
+  /** The records' bytes, or undefined for a hole. */
+  readonly data: Uint8Array | undefined
+}
+
+/** Every committed version and punch of one akey. */
+export interface AkeyHistory {
+  /** The akey. */
+  readonly akey: Uint8Array
+  /** A single value or an array (undefined when the akey only holds punches). */
+  readonly type: 'single' | 'array' | undefined
+  /** Record size of an array (0 otherwise). */
+  readonly recordSizeBytes: number
+  /** Punches of the akey, oldest first. */
+  readonly punches: readonly VersionStamp[]
+  /** Single-value versions, oldest first. */
+  readonly singles: readonly SingleVersion[]
+  /** Array extents in index order. */
+  readonly extents: readonly ExtentVersion[]
+}
+
+/** Every committed version and punch under one dkey. */
+export interface DkeyHistory {
+  /** The dkey. */
+  readonly dkey: Uint8Array
+  /** Punches of the dkey, oldest first. */
+  readonly punches: readonly VersionStamp[]
+  /** Its akeys in key order. */
+  readonly akeys: readonly AkeyHistory[]
+}
+
+/**
+ * A page of an object's stored history (what rebuild and migration copy): the object's punches,
+ * and for each dkey of the page every committed version and punch with its epoch. Prepared
+ * (uncommitted) versions and punches are left out and their DTX ids listed in `preparedDtx`.
+ */
+export interface ObjectHistory {
+  /** Punches of the object, oldest first. */
+  readonly punches: readonly VersionStamp[]
+  /** Dkeys of the page in key order. */
+  readonly dkeys: readonly DkeyHistory[]
+  /** Where the next page starts (pass it as `after`), or undefined on the last page. */
+  readonly anchor: Uint8Array | undefined
+  /** DTXs whose prepared versions or punches the page met (not included). */
+  readonly preparedDtx: readonly string[]
+}
+
+/** Options of {@link Vos.objectHistory}. */
+export interface ObjectHistoryOptions {
+  /** Start after this dkey (the previous page's anchor). */
+  readonly after?: Uint8Array
+  /** Dkeys per page (default 64). */
+  readonly maxDkeys?: number
+  /** Keep only the dkeys for which this returns true (they do not count towards the page). */
+  readonly dkeyFilter?: (dkey: Uint8Array) => boolean
+}
+
+/** The records of an {@link ObjectHistory} that {@link Vos.applyHistory} replays. */
+export type HistoryRecords = Pick<ObjectHistory, 'punches' | 'dkeys'>
+
+/** What {@link Vos.applyHistory} did. */
+export interface HistoryApplyResult {
+  /** Versions and punches written. */
+  readonly applied: number
+  /** Versions and punches already held (or below the aggregated epoch), not written again. */
+  readonly skipped: number
+}

@@ -20,7 +20,7 @@ import { type ExtentPiece, type ExtentRecord, ExtentTree, type Version, newer } 
 import { type VosLimits, checkContainerId, checkEpoch, checkKey, checkObjectId, checkRecx, checkValueSize } from './limits.ts'
 import type { Mutation } from './mutation.ts'
 import { type StoredData, chargedBytes } from './stored-data.ts'
-import { type AkeyFetch, type AkeyUpdate, type ChecksumType, type DtxState, type EnumAnchor, type EnumPage, type Epoch, type ObjectId, type QueryKeyResult, type RecxUpdate, type VisibleExtent, vosEpochMax } from './types.ts'
+import { type AkeyFetch, type AkeyUpdate, type ChecksumType, type DtxState, type EnumAnchor, type EnumPage, type Epoch, type ObjectId, type QueryKeyResult, type RecxUpdate, type VersionStamp, type VisibleExtent, vosEpochMax } from './types.ts'
 
 /** A single-value version. */
 export interface SvRecord extends Version {
@@ -105,12 +105,41 @@ export interface ActiveDtx {
   readonly cont: string
   readonly epoch: Epoch
   readonly touched: Touched[]
+  /** Bytes the writer kept with the DTX (`WriteOptions.dtxMeta`), if any. */
+  meta?: Uint8Array | undefined
 }
 
 /** What a fetch plan holds for one akey; the engine turns it into bytes. */
 export type FetchPlan =
   | { readonly type: 'single'; readonly akey: Uint8Array; readonly record: SvRecord | undefined }
   | { readonly type: 'array'; readonly akey: Uint8Array; readonly recordSizeBytes: number; readonly pieces: readonly ExtentPiece[] }
+
+/** What {@link VosIndex.historyPlan} returns: committed records to read, prepared DTXs named. */
+export interface HistoryPlan {
+  readonly punches: readonly VersionStamp[]
+  readonly dkeys: readonly {
+    readonly dkey: Uint8Array
+    readonly punches: readonly VersionStamp[]
+    readonly akeys: readonly {
+      readonly akey: Uint8Array
+      readonly type: 'single' | 'array' | undefined
+      readonly recordSizeBytes: number
+      readonly punches: readonly VersionStamp[]
+      readonly singles: readonly SvRecord[]
+      readonly extents: readonly ExtentRecord[]
+    }[]
+  }[]
+  readonly anchor: Uint8Array | undefined
+  readonly preparedDtx: readonly string[]
+}
+
+/** A place in an object where {@link VosIndex.holdsVersion} looks. */
+export type VersionPlace =
+  | { readonly level: 'object' }
+  | { readonly level: 'dkey'; readonly dkey: Uint8Array }
+  | { readonly level: 'akey'; readonly dkey: Uint8Array; readonly akey: Uint8Array }
+  | { readonly level: 'single'; readonly dkey: Uint8Array; readonly akey: Uint8Array }
+  | { readonly level: 'extent'; readonly dkey: Uint8Array; readonly akey: Uint8Array; readonly lo: number; readonly hi: number }
 
 /** Most finished DTX ids remembered for resend detection. */
 export const dtxDoneCapacity = 16384
@@ -484,7 +513,7 @@ export class VosIndex {
       dk = new DkeyNode()
       obj.dkeys.set(m.dkey, dk)
     }
-    const entry = this.openDtx(m.dtx, node.id, m.epoch)
+    const entry = this.openDtx(m.dtx, node.id, m.epoch, m.dtxMeta)
     for (const a of m.akeys) {
       let ak = dk.akeys.get(a.akey)
       if (ak === undefined) {
@@ -511,9 +540,9 @@ export class VosIndex {
     }
   }
 
-  private openDtx(id: string | undefined, cont: string, epoch: Epoch): ActiveDtx | undefined {
+  private openDtx(id: string | undefined, cont: string, epoch: Epoch, meta: Uint8Array | undefined): ActiveDtx | undefined {
     if (id === undefined) return undefined
-    const entry: ActiveDtx = { id, cont, epoch, touched: [] }
+    const entry: ActiveDtx = { id, cont, epoch, touched: [], meta }
     this.dtxActive.set(id, entry)
     return entry
   }
@@ -529,7 +558,7 @@ export class VosIndex {
     const node = this.mustContainer(m.cont)
     this.seq = Math.max(this.seq, m.seq)
     const obj = this.objectFor(node, m.oid)
-    const entry = this.openDtx(m.dtx, node.id, m.epoch)
+    const entry = this.openDtx(m.dtx, node.id, m.epoch, m.dtxMeta)
     const version = (): Version => ({ epoch: m.epoch, seq: m.seq, dtx: m.dtx })
     if (m.dkey === undefined) {
       const p = version()
@@ -884,6 +913,92 @@ export class VosIndex {
     const piece = which === 'max' ? data[data.length - 1] : data[0]
     if (piece === undefined) return {}
     return { dkey, akey, recx: { index: piece.lo, count: piece.hi - piece.lo, epoch: (piece.source as ExtentRecord).epoch } }
+  }
+
+  /**
+   * Every object of a container that holds any version or punch (visible or not, prepared
+   * included), in id order, `limit` per page: what a rebuild scan walks.
+   */
+  listStoredObjects(cont: unknown, anchor: EnumAnchor | undefined, limit: number): EnumPage<ObjectId> {
+    const node = this.container(cont)
+    this.checkLimit(limit)
+    let from: Uint8Array | undefined
+    if (anchor !== undefined) {
+      if (anchor.kind !== 'oid') throw new DerError('DER_INVAL', 'anchor is not an object anchor')
+      checkObjectId(anchor.after)
+      from = oidKey(anchor.after)
+    }
+    const items: ObjectId[] = []
+    for (const [key] of node.objects.entries(from, true)) {
+      if (items.length === limit) return { items, anchor: { kind: 'oid', after: items[items.length - 1] as ObjectId } }
+      items.push(oidFromKey(key))
+    }
+    return { items, anchor: undefined }
+  }
+
+  /**
+   * Plans a page of an object's history: committed versions and punches with their records
+   * (the engine reads the values), prepared ones only named. See `Vos.objectHistory`.
+   */
+  historyPlan(cont: unknown, oid: unknown, after: unknown, maxDkeys: unknown, dkeyFilter: ((dkey: Uint8Array) => boolean) | undefined): HistoryPlan {
+    const node = this.container(cont)
+    checkObjectId(oid)
+    if (after !== undefined) checkKey(after, 'anchor dkey', this.limits)
+    this.checkLimit(maxDkeys)
+    const obj = node.objects.get(oidKey(oid))
+    const prepared = new Set<string>()
+    const stamps = (list: readonly Version[]): VersionStamp[] => {
+      const out: VersionStamp[] = []
+      for (const v of list) {
+        if (v.dtx !== undefined) prepared.add(v.dtx)
+        else out.push({ epoch: v.epoch, seq: v.seq })
+      }
+      return out
+    }
+    if (obj === undefined) return { punches: [], dkeys: [], anchor: undefined, preparedDtx: [] }
+    const punches = after === undefined ? stamps(obj.punches) : []
+    const dkeys: HistoryPlan['dkeys'][number][] = []
+    for (const [dkey, dk] of obj.dkeys.entries(after, true)) {
+      if (dkeyFilter !== undefined && !dkeyFilter(dkey)) continue
+      if (dkeys.length === maxDkeys) return { punches, dkeys, anchor: (dkeys[dkeys.length - 1] as { dkey: Uint8Array }).dkey, preparedDtx: [...prepared] }
+      const akeys: HistoryPlan['dkeys'][number]['akeys'][number][] = []
+      for (const [akey, ak] of dk.akeys.entries()) {
+        const singles: SvRecord[] = []
+        for (const r of ak.sv) {
+          if (r.dtx !== undefined) prepared.add(r.dtx)
+          else singles.push(r)
+        }
+        const extents: ExtentRecord[] = []
+        for (const r of ak.ext.all()) {
+          if (r.dtx !== undefined) prepared.add(r.dtx)
+          else extents.push(r)
+        }
+        akeys.push({ akey: akey.slice(), type: ak.type, recordSizeBytes: ak.recordSizeBytes, punches: stamps(ak.punches), singles, extents })
+      }
+      dkeys.push({ dkey: dkey.slice(), punches: stamps(dk.punches), akeys })
+    }
+    return { punches, dkeys, anchor: undefined, preparedDtx: [...prepared] }
+  }
+
+  /**
+   * Whether a committed version or punch at exactly `epoch` exists at a place of an object (for
+   * idempotent history replay): the object's punches, a dkey's punches, or an akey's punches,
+   * single values or extents `[lo, hi)`.
+   */
+  holdsVersion(cont: string, oid: ObjectId, epoch: Epoch, at: VersionPlace): boolean {
+    const obj = this.containers.get(cont)?.objects.get(oidKey(oid))
+    if (obj === undefined) return false
+    const committedAt = (list: readonly Version[]): boolean => list.some((v) => v.epoch === epoch && v.dtx === undefined)
+    if (at.level === 'object') return committedAt(obj.punches)
+    const dk = obj.dkeys.get(at.dkey)
+    if (dk === undefined) return false
+    if (at.level === 'dkey') return committedAt(dk.punches)
+    const ak = dk.akeys.get(at.akey)
+    if (ak === undefined) return false
+    if (at.level === 'akey') return committedAt(ak.punches)
+    if (at.level === 'single') return committedAt(ak.sv)
+    const { lo, hi } = at
+    return ak.ext.overlapping(lo, hi).some((r) => r.lo === lo && r.hi === hi && r.epoch === epoch && r.dtx === undefined)
   }
 
   /** Calls `visit` with every stored value (for rebuilding the allocator and for scrubbing). */

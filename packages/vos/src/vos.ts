@@ -22,20 +22,29 @@ import { type StoredData, chargedBytes, chunkCsums, copyValue, csumChunkBytes, v
 import type {
   AkeyFetch,
   AkeyFetchResult,
+  AkeyHistory,
   AkeyUpdate,
   ContainerOptions,
+  DkeyHistory,
   DtxState,
   EnumAnchor,
   EnumPage,
   Epoch,
+  ExtentVersion,
+  HistoryApplyResult,
+  HistoryRecords,
+  ObjectHistory,
+  ObjectHistoryOptions,
   ObjectId,
   QueryKeyResult,
   Recx,
+  SingleVersion,
   SpaceInfo,
   VisibleExtent,
   WriteOptions,
 } from './types.ts'
-import { type FetchPlan, VosIndex } from './vos-index.ts'
+import { vosDtxMetaMaxBytes } from './types.ts'
+import { type FetchPlan, type VersionPlace, VosIndex } from './vos-index.ts'
 import { encodeWalGroup, scanWal, walBlocksFor, walBlockBytes, walChunkBytes, walMaxGroupBlocks } from './wal.ts'
 
 /** Options of {@link Vos.create} and {@link Vos.open}. */
@@ -219,6 +228,7 @@ export class Vos {
   async update(cont: string, oid: ObjectId, epoch: Epoch, dkey: Uint8Array, akeys: readonly AkeyUpdate[], options: WriteOptions = {}): Promise<void> {
     this.checkOpen()
     const dtx = options.dtxId
+    const dtxMeta = checkDtxMeta(options)
     const checked = this.index.checkUpdate(cont, oid, epoch, dkey, akeys, dtx)
     const csums = this.index.container(cont).csum === 'crc32c' ? chunkCsums : noCsums
     // Space: what the values take, checked before anything is reserved.
@@ -281,25 +291,28 @@ export class Vos {
         : { type: 'array', akey: copyValue(a.akey), recordSizeBytes: a.recordSizeBytes, extents: a.extents.map((e) => ({ lo: e.index, hi: e.index + e.count, data: e.data === undefined ? undefined : stored(e.data) })) },
     )
     for (const r of reservations) this.allocator?.publish(r)
-    await this.commit({ type: 'update', cont, oid, epoch, seq: this.index.seq + 1, dkey: copyValue(dkey), akeys: akeysStored, dtx })
+    await this.commit({ type: 'update', cont, oid, epoch, seq: this.index.seq + 1, dkey: copyValue(dkey), akeys: akeysStored, dtx, dtxMeta })
   }
 
   /** Punches an object at `epoch`: reads at or above it see nothing of the object's older writes. */
   async punchObject(cont: string, oid: ObjectId, epoch: Epoch, options: WriteOptions = {}): Promise<void> {
     this.checkOpen()
-    await this.commit(this.index.checkPunch(cont, oid, epoch, undefined, undefined, options.dtxId))
+    const dtxMeta = checkDtxMeta(options)
+    await this.commit(withDtxMeta(this.index.checkPunch(cont, oid, epoch, undefined, undefined, options.dtxId), dtxMeta))
   }
 
   /** Punches a dkey at `epoch`. */
   async punchDkey(cont: string, oid: ObjectId, epoch: Epoch, dkey: Uint8Array, options: WriteOptions = {}): Promise<void> {
     this.checkOpen()
-    await this.commit(this.index.checkPunch(cont, oid, epoch, dkey, undefined, options.dtxId))
+    const dtxMeta = checkDtxMeta(options)
+    await this.commit(withDtxMeta(this.index.checkPunch(cont, oid, epoch, dkey, undefined, options.dtxId), dtxMeta))
   }
 
   /** Punches akeys of a dkey at `epoch`. */
   async punchAkeys(cont: string, oid: ObjectId, epoch: Epoch, dkey: Uint8Array, akeys: readonly Uint8Array[], options: WriteOptions = {}): Promise<void> {
     this.checkOpen()
-    await this.commit(this.index.checkPunch(cont, oid, epoch, dkey, akeys, options.dtxId))
+    const dtxMeta = checkDtxMeta(options)
+    await this.commit(withDtxMeta(this.index.checkPunch(cont, oid, epoch, dkey, akeys, options.dtxId), dtxMeta))
   }
 
   // ------------------------------------------------------------------ fetch
@@ -429,6 +442,121 @@ export class Vos {
     return this.index.listExtents(cont, oid, epoch, dkey, akey, anchor, limit)
   }
 
+  /**
+   * Every object of a container that holds any version or punch, visible or not (prepared
+   * ones included), in id order: what a rebuild scan walks.
+   */
+  listStoredObjects(cont: string, anchor?: EnumAnchor, limit = 1024): EnumPage<ObjectId> {
+    this.checkOpen()
+    return this.index.listStoredObjects(cont, anchor, limit)
+  }
+
+  /**
+   * A page of an object's stored history: the object's punches (first page only) and, per dkey,
+   * every committed single-value version, array extent (holes included) and punch with its epoch
+   * and sequence number, values verified against their checksums. Prepared versions are left
+   * out and their DTXs listed in `preparedDtx`. Pages follow the dkey order; pass `anchor` back
+   * as `after` for the next one. Replaying the versions in (epoch, seq) order on another VOS
+   * gives it the same reads at every epoch.
+   */
+  async objectHistory(cont: string, oid: ObjectId, options: ObjectHistoryOptions = {}): Promise<ObjectHistory> {
+    this.checkOpen()
+    const plan = this.index.historyPlan(cont, oid, options.after, options.maxDkeys ?? 64, options.dkeyFilter)
+    this.activeReads++
+    try {
+      const dkeys: DkeyHistory[] = []
+      for (const dk of plan.dkeys) {
+        const akeys: AkeyHistory[] = []
+        for (const ak of dk.akeys) {
+          const rs = ak.recordSizeBytes
+          const singles: SingleVersion[] = []
+          for (const r of ak.singles) singles.push({ epoch: r.epoch, seq: r.seq, value: await this.readStored(r.data, 0, r.data.lengthBytes) })
+          const extents: ExtentVersion[] = []
+          for (const r of ak.extents) {
+            const data = r.data === undefined ? undefined : await this.readStored(r.data, 0, (r.hi - r.lo) * rs)
+            extents.push({ epoch: r.epoch, seq: r.seq, index: r.lo, count: r.hi - r.lo, data })
+          }
+          akeys.push({ akey: ak.akey, type: ak.type, recordSizeBytes: rs, punches: ak.punches, singles, extents })
+        }
+        dkeys.push({ dkey: dk.dkey, punches: dk.punches, akeys })
+      }
+      return { punches: plan.punches, dkeys, anchor: plan.anchor, preparedDtx: plan.preparedDtx }
+    } finally {
+      this.activeReads--
+      this.releaseAging()
+    }
+  }
+
+  /**
+   * Replays history (from {@link Vos.objectHistory} of another VOS) into an object of this one,
+   * idempotently: the versions and punches are written in (epoch, seq) order at their own
+   * epochs, one write per source write, and a version or punch already held at the same place
+   * and epoch is skipped, so a retried or repeated replay adds nothing. Versions at or below the
+   * container's aggregated epoch are skipped too. A version is identified by its place (object,
+   * dkey, akey, extent range) and epoch, so the source must not hold two writes to one place at
+   * one epoch (engines give every write its own HLC epoch). Creates the container if missing. A conflict
+   * with prepared data gives `DER_INPROGRESS` after the writes before it; replay again later.
+   */
+  async applyHistory(cont: string, oid: ObjectId, history: HistoryRecords): Promise<HistoryApplyResult> {
+    this.checkOpen()
+    checkContainerId(cont)
+    if (!this.index.containers.has(cont)) {
+      try {
+        await this.createContainer(cont)
+      } catch (error) {
+        if (!isDerError(error, 'DER_EXIST')) throw error
+      }
+    }
+    const ops = historyOps(history)
+    let applied = 0
+    let skipped = 0
+    for (const op of ops) {
+      const node = this.index.container(cont)
+      if (op.epoch <= node.aggregatedEpoch) {
+        skipped += op.count
+        continue
+      }
+      const holds = (at: VersionPlace): boolean => this.index.holdsVersion(cont, oid, op.epoch, at)
+      if (op.kind === 'objectPunch') {
+        if (holds({ level: 'object' })) skipped++
+        else {
+          await this.punchObject(cont, oid, op.epoch)
+          applied++
+        }
+      } else if (op.kind === 'dkeyPunch') {
+        if (holds({ level: 'dkey', dkey: op.dkey })) skipped++
+        else {
+          await this.punchDkey(cont, oid, op.epoch, op.dkey)
+          applied++
+        }
+      } else if (op.kind === 'akeyPunch') {
+        const missing = op.akeys.filter((akey) => !holds({ level: 'akey', dkey: op.dkey, akey }))
+        skipped += op.akeys.length - missing.length
+        if (missing.length > 0) {
+          await this.punchAkeys(cont, oid, op.epoch, op.dkey, missing)
+          applied += missing.length
+        }
+      } else {
+        const missing: AkeyUpdate[] = []
+        for (const a of op.akeys) {
+          if (a.type === 'single') {
+            if (holds({ level: 'single', dkey: op.dkey, akey: a.akey })) skipped++
+            else missing.push(a)
+            continue
+          }
+          const extents = a.extents.filter((e) => !holds({ level: 'extent', dkey: op.dkey, akey: a.akey, lo: e.index, hi: e.index + e.count }))
+          skipped += a.extents.length - extents.length
+          if (extents.length > 0) missing.push({ ...a, extents })
+        }
+        if (missing.length > 0) {
+          await this.update(cont, oid, op.epoch, op.dkey, missing)
+          for (const a of missing) applied += a.type === 'single' ? 1 : a.extents.length
+        }
+      }
+    }
+    return { applied, skipped }
+  }
+
   /** The max/min live dkey, akey of a dkey, or visible extent of an array akey (see {@link VosIndex.queryKey}). */
   queryKey(cont: string, oid: ObjectId, epoch: Epoch, which: 'max' | 'min', dkey?: Uint8Array, akey?: Uint8Array): QueryKeyResult {
     this.checkOpen()
@@ -495,6 +623,16 @@ export class Vos {
   listPreparedDtx(): string[] {
     this.checkOpen()
     return [...this.index.dtxActive.keys()]
+  }
+
+  /**
+   * The bytes kept with prepared DTX `id` (`WriteOptions.dtxMeta`, recovered with the WAL and
+   * checkpoints), or undefined when the DTX is not prepared or was written without any.
+   */
+  dtxMeta(id: string): Uint8Array | undefined {
+    this.checkOpen()
+    const meta = this.index.dtxActive.get(id)?.meta
+    return meta === undefined ? undefined : copyValue(meta)
   }
 
   // ------------------------------------------------------------------ space
@@ -679,14 +817,28 @@ export class Vos {
   }
 }
 
+/** Validates `options.dtxMeta`; returns a copy (or undefined). */
+function checkDtxMeta(options: WriteOptions): Uint8Array | undefined {
+  const meta: unknown = options.dtxMeta
+  if (meta === undefined) return undefined
+  if (!(meta instanceof Uint8Array) || meta.length > vosDtxMetaMaxBytes) throw new DerError('DER_INVAL', `DTX meta must be at most ${vosDtxMetaMaxBytes} bytes`)
+  if (options.dtxId === undefined) throw new DerError('DER_INVAL', 'DTX meta needs a DTX id')
+  return copyValue(meta)
+}
+
+/** A checked punch with its DTX meta attached. */
+function withDtxMeta(m: Mutation, dtxMeta: Uint8Array | undefined): Mutation {
+  return dtxMeta === undefined || m.type !== 'punch' ? m : { ...m, dtxMeta }
+}
+
 function noCsums(): number[] {
   return []
 }
 
 /** A buffer size that fits most encoded mutations without growing (inline values dominate). */
 function encodedSizeHint(m: Mutation): number {
-  if (m.type !== 'update') return 256
-  let bytes = 256 + m.dkey.length
+  if (m.type !== 'update') return 256 + (m.type === 'punch' ? (m.dtxMeta?.length ?? 0) : 0)
+  let bytes = 256 + m.dkey.length + (m.dtxMeta?.length ?? 0)
   for (const a of m.akeys) {
     bytes += 64 + a.akey.length
     if (a.type === 'single') bytes += a.data.ref.kind === 'inline' ? a.data.lengthBytes : 0
@@ -712,3 +864,48 @@ function checkStorage(storage: VosStorage): void {
 }
 
 export { chargedBytes }
+
+type HistoryOp =
+  | { readonly kind: 'objectPunch'; readonly epoch: Epoch; readonly seq: number; readonly count: number }
+  | { readonly kind: 'dkeyPunch'; readonly epoch: Epoch; readonly seq: number; readonly count: number; readonly dkey: Uint8Array }
+  | { readonly kind: 'akeyPunch'; readonly epoch: Epoch; readonly seq: number; readonly count: number; readonly dkey: Uint8Array; readonly akeys: Uint8Array[] }
+  | { readonly kind: 'update'; readonly epoch: Epoch; readonly seq: number; readonly count: number; readonly dkey: Uint8Array; readonly akeys: AkeyUpdate[] }
+
+/** The writes that reproduce `history`: one per source write (same dkey, epoch and seq), in (epoch, seq) order. */
+function historyOps(history: HistoryRecords): HistoryOp[] {
+  const ops: HistoryOp[] = []
+  for (const p of history.punches) ops.push({ kind: 'objectPunch', epoch: p.epoch, seq: p.seq, count: 1 })
+  for (const dk of history.dkeys) {
+    for (const p of dk.punches) ops.push({ kind: 'dkeyPunch', epoch: p.epoch, seq: p.seq, count: 1, dkey: dk.dkey })
+    const akeyPunches = new Map<string, { epoch: Epoch; seq: number; akeys: Uint8Array[] }>()
+    const updates = new Map<string, { epoch: Epoch; seq: number; akeys: Map<Uint8Array, AkeyUpdate> }>()
+    const updateOf = (epoch: Epoch, seq: number): Map<Uint8Array, AkeyUpdate> => {
+      const key = `${epoch}:${seq}`
+      let u = updates.get(key)
+      if (u === undefined) updates.set(key, (u = { epoch, seq, akeys: new Map() }))
+      return u.akeys
+    }
+    for (const ak of dk.akeys) {
+      for (const p of ak.punches) {
+        const key = `${p.epoch}:${p.seq}`
+        const entry = akeyPunches.get(key)
+        if (entry === undefined) akeyPunches.set(key, { epoch: p.epoch, seq: p.seq, akeys: [ak.akey] })
+        else entry.akeys.push(ak.akey)
+      }
+      for (const v of ak.singles) updateOf(v.epoch, v.seq).set(ak.akey, { type: 'single', akey: ak.akey, value: v.value })
+      for (const e of ak.extents) {
+        const akeys = updateOf(e.epoch, e.seq)
+        const existing = akeys.get(ak.akey)
+        const recx = e.data === undefined ? { index: e.index, count: e.count } : { index: e.index, count: e.count, data: e.data }
+        if (existing?.type === 'array') akeys.set(ak.akey, { ...existing, extents: [...existing.extents, recx] })
+        else akeys.set(ak.akey, { type: 'array', akey: ak.akey, recordSizeBytes: ak.recordSizeBytes, extents: [recx] })
+      }
+    }
+    for (const p of akeyPunches.values()) ops.push({ kind: 'akeyPunch', epoch: p.epoch, seq: p.seq, count: p.akeys.length, dkey: dk.dkey, akeys: p.akeys })
+    for (const u of updates.values()) {
+      const akeys = [...u.akeys.values()]
+      ops.push({ kind: 'update', epoch: u.epoch, seq: u.seq, count: akeys.reduce((n, a) => n + (a.type === 'single' ? 1 : a.extents.length), 0), dkey: dk.dkey, akeys })
+    }
+  }
+  return ops.sort((a, b) => (a.epoch < b.epoch ? -1 : a.epoch > b.epoch ? 1 : a.seq - b.seq))
+}

@@ -72,3 +72,10 @@ export const objQueryKeyRpc: RpcFormat<ObjQueryKeyInput, ObjQueryKeyOutput> = de
 
 /** The client-facing object protocol; its opcodes equal `@x/protocol`'s `Opcode.OBJ_*`. */
 export const objectProtocol = new Protocol({ name: 'daos_obj', baseOpcode: 0x04000000, version: 1, rpcs: [objReservedRpc, objUpdateRpc, objFetchRpc, objPunchRpc, objEnumerateRpc, objQueryKeyRpc] })
+
+/**
+ * The largest message an object I/O endpoint accepts (give it to cart as `maxUnexpectedBytes` on
+ * engines and clients). Updates and fetches carry their data inline (no bulk transfer yet), so a
+ * 4 MiB value with its headers, or a 4 MiB EC stripe with its parity, must fit: 16 MiB.
+ */
+export const objectMaxMessageBytes = 16 << 20

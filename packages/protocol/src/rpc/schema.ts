@@ -87,66 +87,130 @@ export function isUuid(text: string): boolean {
   return uuidPattern.test(text)
 }
 
-function uuidToBytes(text: string, field: string): Uint8Array {
-  if (typeof text !== 'string' || !uuidPattern.test(text)) throw new DerError('DER_INVAL', `${field}: '${String(text)}' is not a lowercase UUID`)
-  const hex = text.replaceAll('-', '')
-  const out = new Uint8Array(16)
-  for (let i = 0; i < 16; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16)
-  return out
+/** The value of a lowercase hex digit's char code, or -1. */
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48
+  if (code >= 97 && code <= 102) return code - 87
+  return -1
 }
 
+/** Writes the 16 bytes of a canonical lowercase UUID (no regex, no intermediate strings); false when `text` is not one. */
+function writeUuid(e: Encoder, text: unknown): boolean {
+  if (typeof text !== 'string' || text.length !== 36) return false
+  const out = new Uint8Array(16)
+  let at = 0
+  for (let i = 0; i < 16; i++) {
+    if (at === 8 || at === 13 || at === 18 || at === 23) {
+      if (text.charCodeAt(at) !== 45) return false
+      at++
+    }
+    const high = hexValue(text.charCodeAt(at))
+    const low = hexValue(text.charCodeAt(at + 1))
+    if (high < 0 || low < 0) return false
+    out[i] = (high << 4) | low
+    at += 2
+  }
+  e.raw(out)
+  return true
+}
+
+const hexByte = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
+
 function bytesToUuid(bytes: Uint8Array): string {
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  let text = ''
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) text += '-'
+    text += hexByte[bytes[i] ?? 0] as string
+  }
+  return text
 }
 
 const textEncoder = new TextEncoder()
 
-function fail(field: string, message: string): never {
-  throw new DerError('DER_INVAL', `${field}: ${message}`)
+/**
+ * A decoded `bytes` field shorter than this is copied out of the input; a longer one is a view
+ * into it (no copy of bulk data). Small fields are copied so a long-lived value (a key kept in an
+ * index) never pins a whole receive buffer.
+ */
+const bytesViewMinLength = 4096
+
+/**
+ * An encode failure deep in a message: the field path is assembled only when one is thrown (each
+ * enclosing struct or array adds its segment while the error unwinds), so encoding builds no
+ * path strings.
+ */
+class FieldFailure extends Error {
+  readonly segments: (string | number)[] = []
 }
 
-/** Writes one field; throws `DER_INVAL` when the value does not fit its type. */
-export function encodeField(e: Encoder, type: FieldType, value: unknown, field: string): void {
+function fail(message: string): never {
+  throw new FieldFailure(message)
+}
+
+function fieldPath(prefix: string, segments: readonly (string | number)[]): string {
+  let path = prefix
+  for (const segment of segments) path = typeof segment === 'number' ? `${path}[${segment}]` : path === '' ? segment : `${path}.${segment}`
+  return path
+}
+
+function withPath(error: unknown, prefix: string): unknown {
+  return error instanceof FieldFailure ? new DerError('DER_INVAL', `${fieldPath(prefix, error.segments)}: ${error.message}`) : error
+}
+
+type FieldList = readonly (readonly [name: string, type: FieldType])[]
+
+const fieldLists = new WeakMap<Fields, FieldList>()
+
+/** The fields of a struct in wire order, computed once per schema object. */
+function fieldList(fields: Fields): FieldList {
+  let list = fieldLists.get(fields)
+  if (list === undefined) {
+    list = Object.entries(fields)
+    fieldLists.set(fields, list)
+  }
+  return list
+}
+
+function encodeValue(e: Encoder, type: FieldType, value: unknown): void {
   switch (type.kind) {
     case 'u8':
     case 'u32':
     case 'i32': {
       const [min, max] = type.kind === 'u8' ? [0, 0xff] : type.kind === 'u32' ? [0, 0xffff_ffff] : [-0x8000_0000, 0x7fff_ffff]
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(field, `${String(value)} is not a ${type.kind}`)
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(`${String(value)} is not a ${type.kind}`)
       if (type.kind === 'u8') e.u8(value)
       else if (type.kind === 'u32') e.u32(value)
       else e.i32(value)
       return
     }
     case 'u64':
-      if (typeof value !== 'bigint' || value < 0n || value >= 1n << 64n) fail(field, `${String(value)} is not a u64 bigint`)
+      if (typeof value !== 'bigint' || value < 0n || value >= 1n << 64n) fail(`${String(value)} is not a u64 bigint`)
       e.u64(value)
       return
     case 'bool':
-      if (typeof value !== 'boolean') fail(field, 'not a boolean')
+      if (typeof value !== 'boolean') fail('not a boolean')
       e.bool(value)
       return
     case 'string': {
-      if (typeof value !== 'string') fail(field, 'not a string')
+      if (typeof value !== 'string') fail('not a string')
       const bytes = textEncoder.encode(value)
-      if (bytes.length > type.maxLength) fail(field, `longer than ${type.maxLength} bytes`)
+      if (bytes.length > type.maxLength) fail(`longer than ${type.maxLength} bytes`)
       e.bytes(bytes)
       return
     }
     case 'bytes':
-      if (!(value instanceof Uint8Array)) fail(field, 'not a Uint8Array')
-      if (value.length > type.maxLength) fail(field, `longer than ${type.maxLength} bytes`)
+      if (!(value instanceof Uint8Array)) fail('not a Uint8Array')
+      if (value.length > type.maxLength) fail(`longer than ${type.maxLength} bytes`)
       e.bytes(value)
       return
     case 'uuid':
-      e.raw(uuidToBytes(value as string, field))
+      if (!writeUuid(e, value)) fail(`'${String(value)}' is not a lowercase UUID`)
       return
     case 'oid': {
       const oid = value as ObjectId
-      if (typeof oid !== 'object' || oid === null) fail(field, 'not an object id')
-      encodeField(e, t.u64, oid.hi, `${field}.hi`)
-      encodeField(e, t.u64, oid.lo, `${field}.lo`)
+      if (typeof oid !== 'object' || oid === null) fail('not an object id')
+      encodeNamed(e, t.u64, oid.hi, 'hi')
+      encodeNamed(e, t.u64, oid.lo, 'lo')
       return
     }
     case 'poolMap':
@@ -154,35 +218,65 @@ export function encodeField(e: Encoder, type: FieldType, value: unknown, field: 
       return
     case 'enum': {
       const i = type.values.indexOf(value as string)
-      if (i < 0) fail(field, `'${String(value)}' is not one of ${type.values.join(', ')}`)
+      if (i < 0) fail(`'${String(value)}' is not one of ${type.values.join(', ')}`)
       e.u8(i)
       return
     }
     case 'array':
-      if (!Array.isArray(value)) fail(field, 'not an array')
-      if (value.length > type.maxItems) fail(field, `more than ${type.maxItems} items`)
+      if (!Array.isArray(value)) fail('not an array')
+      if (value.length > type.maxItems) fail(`more than ${type.maxItems} items`)
       e.varuint(value.length)
-      value.forEach((item, i) => encodeField(e, type.of, item, `${field}[${i}]`))
+      for (let i = 0; i < value.length; i++) encodeNamed(e, type.of, value[i], i)
       return
     case 'optional':
       if (value === undefined) e.u8(0)
       else {
         e.u8(1)
-        encodeField(e, type.of, value, field)
+        encodeValue(e, type.of, value)
       }
       return
     case 'struct':
-      if (typeof value !== 'object' || value === null) fail(field, 'not an object')
-      encodeFields(e, type.fields, value as Record<string, unknown>, field)
+      if (typeof value !== 'object' || value === null) fail('not an object')
+      encodeList(e, fieldList(type.fields), value as Record<string, unknown>)
+  }
+}
+
+function encodeNamed(e: Encoder, type: FieldType, value: unknown, segment: string | number): void {
+  try {
+    encodeValue(e, type, value)
+  } catch (error) {
+    if (error instanceof FieldFailure) error.segments.unshift(segment)
+    throw error
+  }
+}
+
+function encodeList(e: Encoder, list: FieldList, value: Record<string, unknown>): void {
+  for (const [name, type] of list) encodeNamed(e, type, value[name], name)
+}
+
+/** Writes one field; throws `DER_INVAL` (naming the path below `field`) when the value does not fit its type. */
+export function encodeField(e: Encoder, type: FieldType, value: unknown, field: string): void {
+  try {
+    encodeValue(e, type, value)
+  } catch (error) {
+    throw withPath(error, field)
   }
 }
 
 /** Writes every field of `fields` from `value`, in order. */
 export function encodeFields(e: Encoder, fields: Fields, value: Record<string, unknown>, prefix: string): void {
-  for (const [name, type] of Object.entries(fields)) encodeField(e, type, value[name], prefix === '' ? name : `${prefix}.${name}`)
+  try {
+    encodeList(e, fieldList(fields), value)
+  } catch (error) {
+    throw withPath(error, prefix)
+  }
 }
 
-/** Reads one field; throws `DecodeError` on bad bytes. */
+/**
+ * Reads one field; throws `DecodeError` on bad bytes. A `bytes` field of 4 KiB or more is a view
+ * into the decoder's input (the input must not be reused while the value lives; received
+ * messages are owned by their receiver), a shorter one a copy.
+ */
 export function decodeField(d: Decoder, type: FieldType): unknown {
   switch (type.kind) {
     case 'u8':
@@ -198,14 +292,15 @@ export function decodeField(d: Decoder, type: FieldType): unknown {
     case 'string': {
       const at = d.offset
       const s = d.string()
-      if (textEncoder.encode(s).length > type.maxLength) throw new DecodeError('limit', `string longer than ${type.maxLength} bytes`, at)
+      // The encoded span bounds the UTF-8 length; re-encode only when it could exceed the limit.
+      if (d.offset - at > type.maxLength && textEncoder.encode(s).length > type.maxLength) throw new DecodeError('limit', `string longer than ${type.maxLength} bytes`, at)
       return s
     }
     case 'bytes': {
       const at = d.offset
       const b = d.bytes()
       if (b.length > type.maxLength) throw new DecodeError('limit', `bytes longer than ${type.maxLength}`, at)
-      return b.slice()
+      return b.length >= bytesViewMinLength ? b : b.slice()
     }
     case 'uuid':
       return bytesToUuid(d.raw(16))
@@ -229,15 +324,19 @@ export function decodeField(d: Decoder, type: FieldType): unknown {
     case 'optional':
       return d.optional((d2) => decodeField(d2, type.of))
     case 'struct':
-      return decodeFields(d, type.fields)
+      return decodeList(d, fieldList(type.fields))
   }
+}
+
+function decodeList(d: Decoder, list: FieldList): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, type] of list) out[name] = decodeField(d, type)
+  return out
 }
 
 /** Reads every field of `fields`, in order. */
 export function decodeFields(d: Decoder, fields: Fields): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [name, type] of Object.entries(fields)) out[name] = decodeField(d, type)
-  return out
+  return decodeList(d, fieldList(fields))
 }
 
 /** A message codec: a versioned struct whose fields are described by a schema. */
@@ -254,6 +353,7 @@ export type AnyMessageCodec = StructCodec<Record<string, unknown>> & { readonly 
 
 /** Defines a message type named `name` (struct version 1, compat 1) with `fields`. */
 export function defineMessage<const S extends Fields>(name: string, fields: S): MessageCodec<S> {
+  const list = fieldList(fields)
   return {
     name,
     version: 1,
@@ -261,10 +361,14 @@ export function defineMessage<const S extends Fields>(name: string, fields: S): 
     fields,
     encodeFields(e: Encoder, value: StructValue<S>): void {
       if (typeof value !== 'object' || value === null) throw new DerError('DER_INVAL', `${name}: message must be an object`)
-      encodeFields(e, fields, value, name)
+      try {
+        encodeList(e, list, value)
+      } catch (error) {
+        throw withPath(error, name)
+      }
     },
     decodeFields(d: Decoder): StructValue<S> {
-      return decodeFields(d, fields) as StructValue<S>
+      return decodeList(d, list) as StructValue<S>
     },
   }
 }
