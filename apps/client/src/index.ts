@@ -23,7 +23,9 @@
  *   `@x/tse` event on an event queue: the call runs as the event's task and `eq.poll()` reports
  *   its completion ({@link runWithEvent} does the same for any call).
  *
- * Erasure-coded classes answer `DER_NOSYS` (the engines do not serve them yet).
+ * Erasure-coded classes (`EC_2P1G1`, `EC_4P2G1`, `EC_2P1GX`, ...) work through the same APIs:
+ * updates go to the group leader (the last parity shard), reads to a data shard; the engine
+ * gathers cells and reconstructs lost ones from parity.
  *
  * @example
  * ```ts

@@ -98,7 +98,7 @@ export class ContainerHandle {
 
   /**
    * A new object id of class `oclass` and `type` (default a KV type); `DER_INVAL` for an unknown
-   * class or one the pool cannot place, `DER_NOSYS` for erasure-coded classes (not served yet).
+   * class or one the pool cannot place.
    */
   async allocateOid(oclass: string | ObjectClass, type: number = ObjectType.KV_HASHED): Promise<ObjectId> {
     const cls = this.checkClass(oclass)
@@ -107,7 +107,6 @@ export class ContainerHandle {
 
   private checkClass(oclass: string | ObjectClass): ObjectClass {
     const cls = resolveClass(oclass)
-    if (cls.redundancy.kind === 'erasure') throw new DerError('DER_NOSYS', `erasure-coded class ${cls.name} is not served by the engines yet`)
     checkPlaceable(this.pool.poolMap, cls)
     return cls
   }
@@ -120,7 +119,6 @@ export class ContainerHandle {
     checkObjectId(oid)
     const encoded = oidClass(oid)
     if (oclass !== undefined && resolveClass(oclass).name !== encoded.name) throw new DerError('DER_INVAL', `object ${oid.hi}.${oid.lo} has class ${encoded.name}, not ${resolveClass(oclass).name}`)
-    if (encoded.redundancy.kind === 'erasure') throw new DerError('DER_NOSYS', `erasure-coded class ${encoded.name} is not served by the engines yet`)
     return new ObjectHandle(this.pool.router, {
       poolUuid: this.pool.options.poolUuid,
       poolHandle: this.pool.options.handleUuid ?? zeroUuid,

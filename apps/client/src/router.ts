@@ -1,6 +1,7 @@
 /**
  * Routing and retries of object RPCs for one pool: picks shards by `@x/protocol` placement
- * (writes to the group leader, reads to a replica with failover to the others), adopts newer pool
+ * (writes to the group leader, which for erasure-coded classes is the last parity shard; reads to
+ * a replica, or for EC to a data shard, with failover to the others), adopts newer pool
  * maps on `DER_STALE` (from the reply or the refresh callback) and resends, retries
  * `DER_INPROGRESS` and unreachable leaders with bounded exponential backoff on the `Runtime`, and
  * surfaces every other failure as a typed `DerError`.
@@ -131,10 +132,24 @@ export class ObjectRouter {
     return lead === undefined ? [] : [lead]
   }
 
-  /** The group's available replicas, starting from a rotating one (reads spread over replicas). */
+  /**
+   * The group's available replicas, starting from a rotating one (reads spread over replicas).
+   * For an erasure-coded object: its data shards that still sit on their own targets first
+   * (rotating), then the parity and moved shards. Any shard of an EC group serves a read: the
+   * engine gathers the cells from the data shards and, when one is unavailable, reconstructs it
+   * from parity (the degraded path), so failing over to the next shard is always possible.
+   */
   replicas(oid: ObjectId, group: number): ShardPlacement[] {
-    const shards = (this.layout(oid).groups[group]?.shards ?? []).filter((s) => s.targetId !== undefined)
+    const layout = this.layout(oid)
+    const shards = (layout.groups[group]?.shards ?? []).filter((s) => s.targetId !== undefined)
     if (shards.length === 0) return shards
+    if (layout.oclass.redundancy.kind === 'erasure') {
+      const data = shards.filter((s) => s.role === 'data' && !s.remapped)
+      const rest = shards.filter((s) => !data.includes(s))
+      if (data.length === 0) return rest
+      const start = this.readRotor++ % data.length
+      return [...data.slice(start), ...data.slice(0, start), ...rest]
+    }
     const start = this.readRotor++ % shards.length
     return [...shards.slice(start), ...shards.slice(0, start)]
   }

@@ -15,13 +15,13 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe(`KV API (seed ${seed})`, () => {
-  for (const oclass of ['RP_3G1', 'RP_2G1', 'S1', 'RP_2GX']) {
+  for (const oclass of ['RP_3G1', 'RP_2G1', 'S1', 'RP_2GX', 'EC_2P1G1', 'EC_2P1GX']) {
     it(`put / get / list / remove round trip with ${oclass}`, async () => {
       const c = await startCluster({ seed: seed + oclass.length, ranks: 3 })
       const pool = await c.newPool()
       const cont = pool.openContainer(contUuid)
       const kv = await c.settle(cont.createKv(oclass))
-      expect(kv.object.className).toBe(oclass)
+      expect(kv.object.className.startsWith(oclass.endsWith('GX') ? oclass.slice(0, -1) : oclass)).toBe(true)
       const rnd = c.runtime.random
       const model = new Map<string, string>()
       for (let i = 0; i < 30; i++) {
@@ -56,9 +56,10 @@ describe(`KV API (seed ${seed})`, () => {
 })
 
 describe(`array API (seed ${seed})`, () => {
-  for (const oclass of ['RP_3G1', 'RP_2G1', 'S1']) {
+  for (const oclass of ['RP_3G1', 'RP_2G1', 'S1', 'EC_2P1G1', 'EC_2P1GX']) {
     it(`write / read across chunk boundaries and holes, size, truncate, destroy with ${oclass}`, async () => {
-      const c = await startCluster({ seed: seed + 100 + oclass.length, ranks: 3 })
+      // EC cells of 3 records: an 8-cell chunk spans partial and full stripes.
+      const c = await startCluster({ seed: seed + 100 + oclass.length, ranks: 3, ecCellRecords: 3 })
       const pool = await c.newPool()
       const cont = pool.openContainer(contUuid)
       const oid = await c.settle(cont.allocateOid(oclass, ObjectType.ARRAY))
@@ -178,6 +179,34 @@ describe(`routing and failures (seed ${seed})`, () => {
     expect(pool.poolMap.version, `seed ${c.seed}`).toBe(latest.version)
     expect(pool.stats.refreshes, `seed ${c.seed}`).toBeGreaterThan(0)
     expect(td.decode((await c.settle(kv.get(key('a')))) ?? new Uint8Array()), `seed ${c.seed}`).toBe('after')
+  })
+
+  it('EC_4P2G1: KV and array data read back with two data targets down (degraded), and writes go on', async () => {
+    const c = await startCluster({ seed: seed + 350, ranks: 8, ecCellRecords: 4 })
+    const pool = await c.newPool()
+    const cont = pool.openContainer(contUuid)
+    const kv = await c.settle(cont.createKv('EC_4P2G1'))
+    const arr = await c.settle(cont.createArray(await c.settle(cont.allocateOid('EC_4P2G1', ObjectType.ARRAY)), { cellSizeBytes: 2, chunkSizeCells: 64 }))
+    const rnd = c.runtime.random
+    const model = new Uint8Array(200 * 2).map(() => rnd.intBetween(0, 255))
+    await c.settle(arr.write(0, model.subarray(0, 120 * 2)))
+    await c.settle(arr.write(120, model.subarray(120 * 2)))
+    for (let i = 0; i < 8; i++) await c.settle(kv.put(key(`k${i}`), te.encode(`v${i}`)))
+    await c.runtime.advance(200)
+    const layout = placeObject(c.map, arr.object.oid)
+    const data = (layout.groups[0]?.shards ?? []).filter((s) => s.role === 'data')
+    const v2 = applyPoolMapOperation(c.map, 'exclude', [{ rank: data[0]?.rank as number }, { rank: data[1]?.rank as number }])
+    for (const e of c.engines) e.service.setPoolMap(v2)
+    await c.crash(data[0]?.rank as number)
+    await c.crash(data[1]?.rank as number)
+    expect(Array.from(await c.settle(arr.read(0, 200))), `seed ${c.seed}: degraded array read`).toEqual(Array.from(model))
+    for (let i = 0; i < 8; i++) expect(td.decode((await c.settle(kv.get(key(`k${i}`)))) ?? new Uint8Array()), `seed ${c.seed} k${i}`).toBe(`v${i}`)
+    await c.settle(arr.write(10, Uint8Array.of(7, 7, 7, 7)))
+    model.set([7, 7, 7, 7], 20)
+    const after = await c.settle(arr.read(0, 200))
+    const diff = Array.from(after).flatMap((b, i) => (b === model[i] ? [] : [i]))
+    expect(diff, `seed ${c.seed}: degraded write then read`).toEqual([])
+    expect(pool.stats.staleResends, `seed ${c.seed}: the client learnt the new map`).toBeGreaterThan(0)
   })
 
   it('a replica down: reads still succeed from the others, writes fail with a typed error', async () => {

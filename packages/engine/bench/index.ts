@@ -1,11 +1,13 @@
 // The replicated services in one process (3 replicas, in-process network, real time): management
 // commands committed per second through ReplicatedService (leader-side validation, dedup
 // sessions, result answers), against the bare RaftDriver under the same load and entry size in
-// the same run; and the management state machine's snapshot encode/restore against JSON.
+// the same run; the management state machine's snapshot encode/restore against JSON; and the
+// object I/O path (bench/object-io.ts).
 import { BenchReport, measureSync } from '@x/bench'
 import { createRealRuntime } from '@x/common'
 import { MemoryStorage, type Message, RaftDriver, RaftTicker } from '@x/raft'
 import { ManagementMachine, type MgmtCommand, ReplicatedService, encodeMgmtCommand } from '../src/index.ts'
+import { benchObjectIo } from './object-io.ts'
 
 const runtime = createRealRuntime()
 const inFlight = 64
@@ -85,4 +87,5 @@ const snap = machine.snapshot()
 const ourRoundTrip = measureSync(() => new ManagementMachine().restore(machine.snapshot()), { minDurationMs: 700 })
 const jsonRoundTrip = measureSync(() => JSON.parse(JSON.stringify(plain)) as unknown, { minDurationMs: 700 })
 report.add({ name: `mgmt snapshot encode+restore (256 members, 1000 pools, ${snap.length} B)`, unit: 'ops/s', value: ourRoundTrip.operationsPerSecond, reference: 'JSON.stringify+parse of the same state', referenceValue: jsonRoundTrip.operationsPerSecond, higherIsBetter: true })
+await benchObjectIo(report, Number(process.env['ENGINE_OBJECT_BENCH_MS'] ?? 1500))
 report.write()

@@ -29,9 +29,29 @@
  *   client's pool map version (older: `DER_STALE` with the engine's map). Replicated classes are
  *   written through the group leader: it takes an HLC epoch, prepares a DTX on every replica,
  *   acknowledges only when all have it durable, and sends commit records in batches; a read that
- *   meets a prepared write resolves it with the leader instead of failing. EC classes, rebuild and
- *   aggregation are not built yet (EC answers `DER_NOSYS`). {@link ObjectClient} drives it from
- *   tests and tools.
+ *   meets a prepared write resolves it with the leader instead of failing. Erasure-coded classes
+ *   (`EC_2P1G1`, `EC_4P2G1`, `EC_2P1GX`, ...) are written through the group's leader (the last
+ *   parity shard): cells of the object's cell size, Reed-Solomon parity over GF(2^8)
+ *   ({@link ErasureCodec}: XOR for one parity, ISA-L's Cauchy matrix beyond), read-modify-write
+ *   of partial stripes under the object lock, every shard's part under one DTX; fetches gather
+ *   the data cells and reconstruct around unavailable targets (`DER_DATA_LOSS` past the parity
+ *   count, never wrong bytes). {@link ObjectClient} drives it from tests and tools.
+ * - **Membership** ({@link MembershipAgent}): `@x/swim` between engine ranks over a cart protocol
+ *   (CaRT's SWIM opcode base), reporting `alive` / `suspect` / `dead` with incarnations.
+ * - **Rebuild** ({@link RebuildService}): after a pool map change every surviving engine scans
+ *   its targets' VOS, plans which shards move (`layoutMoves`) and pushes each moved shard's full
+ *   committed history (values, extents, punches with their epochs) to its new target, resolving
+ *   prepared DTXs first; lost EC cells are reconstructed from the survivors at every epoch.
+ *   The same path serves reintegration and drain; `progress` feeds `pool query`.
+ * - **System node** ({@link SystemNode}): one engine of a multi-engine system on any fabric and
+ *   runtime: Raft over cart for the management service (on the access points) and every pool
+ *   service, joins and request forwarding to the right leader, pools across ranks, pool map
+ *   pushes, SWIM-driven exclusion followed by rebuild, reintegration and drain. The daemon runs
+ *   it on TCP with file storage; `@x/engine/testing` (`startTestSystem` there) runs N of
+ *   them in one process on a `MemoryFabric` and a `VirtualRuntime` for tests and the simulator.
+ * - **Caps** ({@link CapsService}): the `@x/caps` authority of each POSIX container's inodes
+ *   behind a cart protocol (grants, revokes with eviction after the timeout, flush acks,
+ *   renewals), used by `@x/dfs` for safe client caching.
  *
  * Every command is checked in full before any change, so a failed command changes nothing.
  * Commands are versioned structs ({@link mgmtCommandCodec}, {@link poolCommandCodec}); results
@@ -126,3 +146,7 @@ export {
 } from './pool-service.ts'
 export * from './object/index.ts'
 export * from './target/index.ts'
+export * from './system/index.ts'
+export * from './rebuild/index.ts'
+export * from './membership/index.ts'
+export * from './caps/index.ts'

@@ -23,6 +23,8 @@ export interface Member {
   readonly faultDomain: string
   readonly incarnation: number
   readonly state: MemberState
+  /** The fabric URIs of the engine's contexts (index = tag), when it gave them at join. */
+  readonly uris?: readonly string[]
   /** Why the state last changed (empty when joined normally). */
   readonly info: string
 }
@@ -44,7 +46,7 @@ export interface PoolRecord {
 
 /** A management-service command. */
 export type MgmtCommand =
-  | { readonly op: 'join'; readonly uuid: string; readonly rank?: number; readonly addr: string; readonly fabricUri: string; readonly faultDomain: string; readonly incarnation: number }
+  | { readonly op: 'join'; readonly uuid: string; readonly rank?: number; readonly addr: string; readonly fabricUri: string; readonly faultDomain: string; readonly incarnation: number; readonly uris?: readonly string[] }
   | { readonly op: 'exclude' | 'stop' | 'start'; readonly ranks: readonly number[] }
   | { readonly op: 'markErrored'; readonly rank: number; readonly incarnation: number; readonly info: string }
   | { readonly op: 'setProps'; readonly props: Readonly<Record<string, string>> }
@@ -52,7 +54,7 @@ export type MgmtCommand =
   | { readonly op: 'poolReady' | 'poolDestroy' | 'poolRemove'; readonly uuid: string }
 
 const mgmtSchema: CommandSchema = {
-  join: { uuid: 'string', rank: 'uint?', addr: 'string', fabricUri: 'string', faultDomain: 'string', incarnation: 'uint' },
+  join: { uuid: 'string', rank: 'uint?', addr: 'string', fabricUri: 'string', faultDomain: 'string', incarnation: 'uint', uris: 'strings?' },
   exclude: { ranks: 'uints' },
   stop: { ranks: 'uints' },
   start: { ranks: 'uints' },
@@ -196,6 +198,11 @@ export class ManagementMachine implements ServiceMachine {
     checkText(c.fabricUri, 'fabric uri')
     if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(c.faultDomain) || c.faultDomain.length > 256) throw new DerError('DER_INVAL', `fault domain '${c.faultDomain}' must look like /host or /rack/host`)
     if (c.incarnation < 1) throw new DerError('DER_INVAL', 'incarnation must be >= 1')
+    if (c.uris !== undefined) {
+      if (c.uris.length === 0 || c.uris.length > 1024) throw new DerError('DER_INVAL', 'uris must list 1..1024 fabric URIs')
+      for (const u of c.uris) checkText(u, 'fabric uri')
+    }
+    const uris = c.uris === undefined ? {} : { uris: [...c.uris] }
     const existing = [...this.members.values()].find((m) => m.uuid === uuid)
     for (const m of this.members.values()) {
       if (m.uuid !== uuid && m.addr === c.addr && m.state === 'joined') throw new DerError('DER_EXIST', `address ${c.addr} is used by rank ${m.rank}`)
@@ -208,7 +215,7 @@ export class ManagementMachine implements ServiceMachine {
         throw new DerError('DER_STALE', `rank ${existing.rank}: rejoin needs a new incarnation (have ${existing.incarnation}, state ${existing.state})`)
       }
       return () => {
-        this.members.set(existing.rank, { ...existing, addr: c.addr, fabricUri: c.fabricUri, faultDomain: c.faultDomain, incarnation: c.incarnation, state: 'joined', info: '' })
+        this.members.set(existing.rank, { rank: existing.rank, uuid: existing.uuid, addr: c.addr, fabricUri: c.fabricUri, faultDomain: c.faultDomain, incarnation: c.incarnation, state: 'joined', info: '', ...uris })
         this.mapVersion++
         return { rank: existing.rank, mapVersion: this.mapVersion }
       }
@@ -224,7 +231,7 @@ export class ManagementMachine implements ServiceMachine {
     }
     const chosen = rank
     return () => {
-      this.members.set(chosen, { rank: chosen, uuid, addr: c.addr, fabricUri: c.fabricUri, faultDomain: c.faultDomain, incarnation: c.incarnation, state: 'joined', info: '' })
+      this.members.set(chosen, { rank: chosen, uuid, addr: c.addr, fabricUri: c.fabricUri, faultDomain: c.faultDomain, incarnation: c.incarnation, state: 'joined', info: '', ...uris })
       this.mapVersion++
       return { rank: chosen, mapVersion: this.mapVersion }
     }
@@ -328,7 +335,7 @@ export class ManagementMachine implements ServiceMachine {
 
   /** See {@link ServiceMachine.snapshot}. */
   snapshot(): Uint8Array {
-    const members = this.systemQuery().map((m): Value => ({ ...m }))
+    const members = this.systemQuery().map((m): Value => (m.uris === undefined ? { ...m, uris: undefined } : { ...m, uris: [...m.uris] }) as Value)
     const pools = [...this.pools.keys()].sort().map((k): Value => poolValue(this.pools.get(k) as PoolRecord))
     return encodeValue({ version: 1, mapVersion: this.mapVersion, members, pools, props: mapToRecord(this.props) })
   }
@@ -341,7 +348,8 @@ export class ManagementMachine implements ServiceMachine {
       const m = ValueReader.of(v, 'member')
       const state = m.string('state') as MemberState
       if (!memberStates.includes(state)) throw new DecodeError('malformed', `mgmt snapshot: unknown member state ${state}`, 0)
-      const member: Member = { rank: m.uint('rank'), uuid: m.string('uuid'), addr: m.string('addr'), fabricUri: m.string('fabricUri'), faultDomain: m.string('faultDomain'), incarnation: m.uint('incarnation'), state, info: m.string('info') }
+      const uris = m.record['uris'] === undefined ? {} : { uris: m.strings('uris') }
+      const member: Member = { rank: m.uint('rank'), uuid: m.string('uuid'), addr: m.string('addr'), fabricUri: m.string('fabricUri'), faultDomain: m.string('faultDomain'), incarnation: m.uint('incarnation'), state, info: m.string('info'), ...uris }
       members.set(member.rank, member)
     }
     const pools = new Map<string, PoolRecord>()

@@ -117,6 +117,8 @@ export const containerProperties: PropertyTable = {
   layout_version: { check: intIn(0, 65535), defaultValue: '1', immutable: true },
   cksum: { check: oneOf('off', 'adler32', 'crc16', 'crc32', 'crc64', 'sha1', 'sha256', 'sha512'), defaultValue: 'off', immutable: true },
   cksum_size: { check: intIn(1, 1 << 30), defaultValue: String(32 * 1024), immutable: true },
+  // File chunk size of a POSIX container in bytes (`daos container create --chunk-size`, read by @x/dfs).
+  chunk_size: { check: intIn(4096, 1 << 30), immutable: true },
   srv_cksum: { check: oneOf('on', 'off'), defaultValue: 'off', immutable: true },
   rd_fac: { check: intIn(0, 4), immutable: true },
   rd_lvl: { check: oneOf('rank', 'node'), defaultValue: 'node', immutable: true },

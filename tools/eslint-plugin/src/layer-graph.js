@@ -22,7 +22,7 @@ export const layerGraph = Object.freeze({
 })
 
 /** Package names that live under apps/: no package may import them. */
-export const appPackages = Object.freeze(['@x/client', '@x/daemon', '@x/cli'])
+export const appPackages = Object.freeze(['@x/client', '@x/daemon', '@x/cli', '@x/dfs'])
 
 /** Directory name under packages/ for each package name (they are the same but for the scope). */
 export function packageDirName(packageName) {

@@ -33,7 +33,7 @@ export interface TestCluster {
   sent(): number
 }
 
-export async function startCluster(options: { seed: number; ranks: number; targetsPerRank?: number }): Promise<TestCluster> {
+export async function startCluster(options: { seed: number; ranks: number; targetsPerRank?: number; ecCellRecords?: number }): Promise<TestCluster> {
   const runtime = new VirtualRuntime({ seed: options.seed })
   const fabric = new MemoryFabric({ runtime })
   const perRank = options.targetsPerRank ?? 2
@@ -56,6 +56,7 @@ export async function startCluster(options: { seed: number; ranks: number; targe
         poolMap: map,
         commitIntervalMs: 50,
         replicaTimeoutMs: 500,
+        ...(options.ecCellRecords === undefined ? {} : { ecCellRecords: options.ecCellRecords }),
       }),
     )
     engines.push({ rank, cart, service, alive: true })

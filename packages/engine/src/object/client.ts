@@ -1,6 +1,7 @@
 /**
  * A small object I/O client over cart: sends updates and punches to the group leader and reads to
- * a replica, refreshes its pool map and resends on `DER_STALE`, retries `DER_INPROGRESS` after a
+ * a replica (for replicated objects, never one whose target is being reintegrated, state `UP`,
+ * while another replica's target is caught up), refreshes its pool map and resends on `DER_STALE`, retries `DER_INPROGRESS` after a
  * delay, and fails reads over to the next replica when one is unreachable. The full client library
  * builds on the same messages; this one serves tests and tools. The client's cart must have
  * `objectProtocol` registered and its primary group must map engine ranks to the URIs of
@@ -23,6 +24,7 @@ import {
   objQueryKeyRpc,
   objUpdateRpc,
   placeObject,
+  targetById,
 } from '@x/protocol'
 import { type AkeyFetch, type AkeyUpdate, type QueryKeyResult, compareBytes } from '@x/vos'
 import { type FetchedValue, decodeAnchor, fetchesToWire, updatesToWire } from './convert.ts'
@@ -170,10 +172,26 @@ export class ObjectClient {
     if (first !== undefined) {
       const chosen = shards.find((s) => s.position === first)
       if (chosen === undefined) throw new DerError('DER_INVAL', `group ${group} has no available replica ${first}`)
-      return [chosen, ...shards.filter((s) => s !== chosen)]
+      return [chosen, ...this.caughtUpFirst(shards.filter((s) => s !== chosen))]
+    }
+    if (layout.oclass.redundancy.kind === 'erasure') {
+      // EC: any shard serves a read (the engine gathers and reconstructs); a data shard that was
+      // not moved holds cells itself, so try those first.
+      const data = shards.filter((s) => s.role === 'data' && !s.remapped)
+      return [...data, ...shards.filter((s) => !data.includes(s))]
     }
     const leader = groupLeader(layout, group)
-    return leader === undefined ? shards : [leader, ...shards.filter((s) => s.shard !== leader.shard)]
+    return this.caughtUpFirst(leader === undefined ? shards : [leader, ...shards.filter((s) => s.shard !== leader.shard)])
+  }
+
+  /**
+   * Replicated reads: the replicas whose target is not being reintegrated (state `UP`: back in
+   * the layout, its data not caught up until `UPIN`), in order; all of them only when every
+   * replica is reintegrating.
+   */
+  private caughtUpFirst(shards: readonly ShardPlacement[]): ShardPlacement[] {
+    const caughtUp = shards.filter((s) => s.targetId === undefined || targetById(this.map, s.targetId)?.state !== 'UP')
+    return caughtUp.length > 0 ? caughtUp : [...shards]
   }
 
   private target(s: ShardPlacement): { rank: number; tag: number } {

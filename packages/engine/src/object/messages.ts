@@ -6,6 +6,18 @@
  */
 import { Protocol, type RpcFormat, defineRpc } from '@x/cart'
 import {
+  type ObjEnumerateInput,
+  type ObjEnumerateOutput,
+  ObjEnumerateReplyMsg,
+  ObjEnumerateRequest,
+  type ObjFetchInput,
+  type ObjFetchOutput,
+  ObjFetchReplyMsg,
+  ObjFetchRequest,
+  type ObjQueryKeyInput,
+  type ObjQueryKeyOutput,
+  ObjQueryKeyReplyMsg,
+  ObjQueryKeyRequest,
   type ObjPunchInput,
   type ObjPunchOutput,
   ObjPunchRequest,
@@ -57,5 +69,21 @@ export const dtxAbortRpc: RpcFormat<DtxBatchInput, DtxStatusOutput> = defineRpc(
 /** Replica -> leader (or peer): the state of a DTX. */
 export const dtxCheckRpc: RpcFormat<DtxCheckInput, DtxCheckOutput> = defineRpc({ name: 'dtx_check', input: DtxCheckRequest, output: DtxCheckReply })
 
-/** The engine-to-engine DTX protocol (DAOS's DTX module, id 10). */
-export const dtxProtocol = new Protocol({ name: 'daos_dtx', baseOpcode: 0x0a000000, version: 1, rpcs: [dtxReplicaUpdateRpc, dtxReplicaPunchRpc, dtxCommitRpc, dtxAbortRpc, dtxCheckRpc] })
+/**
+ * Engine -> engine, for erasure-coded objects: read one shard as it is stored (shard-local
+ * indexes, parity cells on parity shards), at the request's epoch. The engine serving an EC fetch
+ * gathers the data cells with it and reconstructs missing ones from parity.
+ */
+export const ecShardFetchRpc: RpcFormat<ObjFetchInput, ObjFetchOutput> = defineRpc({ name: 'ec_shard_fetch', input: ObjFetchRequest, output: ObjFetchReplyMsg })
+/** Engine -> engine, for EC objects: enumerate one shard as stored (shard-local extents). */
+export const ecShardEnumerateRpc: RpcFormat<ObjEnumerateInput, ObjEnumerateOutput> = defineRpc({ name: 'ec_shard_enumerate', input: ObjEnumerateRequest, output: ObjEnumerateReplyMsg })
+/** Engine -> engine, for EC objects: query-key on one shard as stored. */
+export const ecShardQueryKeyRpc: RpcFormat<ObjQueryKeyInput, ObjQueryKeyOutput> = defineRpc({ name: 'ec_shard_query_key', input: ObjQueryKeyRequest, output: ObjQueryKeyReplyMsg })
+
+/** The engine-to-engine DTX protocol (DAOS's DTX module, id 10), with the EC shard reads appended. */
+export const dtxProtocol = new Protocol({
+  name: 'daos_dtx',
+  baseOpcode: 0x0a000000,
+  version: 1,
+  rpcs: [dtxReplicaUpdateRpc, dtxReplicaPunchRpc, dtxCommitRpc, dtxAbortRpc, dtxCheckRpc, ecShardFetchRpc, ecShardEnumerateRpc, ecShardQueryKeyRpc],
+})

@@ -30,8 +30,34 @@
  * groups of one object placed on the same target share a VOS object; every dkey belongs to one
  * group (`dkeyGroup`), and dkey enumeration filters by it.
  *
- * Out of scope here: erasure-coded classes (`DER_NOSYS`), rebuild, aggregation, and DTX
- * recovery after an engine restart (the replica-side DTX table is in memory).
+ * **Erasure coding.** EC classes (`EC_2P1G1`, `EC_4P2G1`, ...) follow the same DTX protocol with
+ * the group leader on the last parity shard. The leader cuts array extents into cells
+ * (`ec-layout.ts`: `ecCellRecords` records per cell, default {@link ecDefaultCellRecords}), reads
+ * the old cells of partially written stripes (read-modify-write, under the object lock), encodes
+ * the parity of every touched stripe ({@link ErasureCodec}) and prepares each shard's part (a data
+ * shard's cells, a parity shard's parity cells) under one DTX. Single values (the KV API) are
+ * small and stored whole on every shard of the group, so any shard serves them and a lost shard
+ * loses nothing. A fetch may be sent to any shard of the group: that engine gathers the requested
+ * cells from the data shards (`ec_shard_fetch`) and, when a data shard is unavailable (its shard
+ * is remapped in the pool map because its target is DOWN/DOWNOUT, it has no target, or it does not
+ * answer), reads whole stripes from the surviving data and parity shards and reconstructs.
+ * Enumeration of keys and key queries are answered from a parity shard (parity shards hold every
+ * dkey and akey of the group); extent enumeration and extent queries gather the data shards and
+ * map shard-local indexes back to object space.
+ *
+ * **Mutation switch.** `unsafeAcknowledgeBeforeReplicasDurable` breaks the durability rule on
+ * purpose (test only): the leader acknowledges after its local write and replicates later.
+ *
+ * **DTX recovery after a restart.** Every shard keeps with its prepare, durably in its VOS
+ * (`WriteOptions.dtxMeta`, see `dtx-record.ts`), the DTX id and epoch, the object and group, the
+ * leader and the participants. A service starting on targets that hold prepared DTXs (an engine
+ * restarted from its WAL) rebuilds its in-doubt table from them and resolves each in the
+ * background ({@link ObjectService.recovery}) by the rules above, as DAOS's DTX resync does, with
+ * one stricter rule: it commits a DTX prepared everywhere only when every participant still
+ * available in the pool map answered (an unreachable one may hold the outcome); otherwise it
+ * retries, and a read that meets the DTX resolves it as any read does.
+ *
+ * Out of scope here: rebuild and aggregation.
  *
  * @module
  */
@@ -60,11 +86,17 @@ import {
   objectProtocol,
   placeObject,
 } from '@x/protocol'
-import type { Vos } from '@x/vos'
+import type { AkeyFetch, AkeyUpdate, RecxUpdate, Vos, WriteOptions } from '@x/vos'
 import type { TargetSet } from '../target/index.ts'
-import { decodeAnchor, encodeAnchor, fetchResultsToWire, fetchesFromWire, objectKey, updatesFromWire, vosOid } from './convert.ts'
+import { decodeAnchor, encodeAnchor, fetchResultsToWire, fetchesFromWire, fetchesToWire, objectKey, updatesFromWire, updatesToWire, vosOid } from './convert.ts'
+import { type DtxRecord, decodeDtxRecord, encodeDtxRecord } from './dtx-record.ts'
+import { ErasureCodec } from './ec-codec.ts'
+import { type EcGeometry, type RecordRange, checkEcGeometry, ecDefaultCellRecords, ecPieces, ecShardRangeToObject, mergeRanges, stripeRecords } from './ec-layout.ts'
 import {
   type DtxBatchInput,
+  ecShardEnumerateRpc,
+  ecShardFetchRpc,
+  ecShardQueryKeyRpc,
   type DtxCheckState,
   dtxAbortRpc,
   dtxCheckRpc,
@@ -93,10 +125,23 @@ export interface ObjectServiceOptions {
   readonly commitIntervalMs?: number
   /** Commit at once when this many DTXs wait (default 64). */
   readonly commitBatchSize?: number
-  /** Timeout of leader -> replica RPCs (default 2,000 ms). */
+  /** Timeout of leader -> replica RPCs (default 10,000 ms: a loaded replica writing 4 MiB must not abort the update; SWIM, not this timeout, detects dead engines). */
   readonly replicaTimeoutMs?: number
   /** Logger (default: the cart's). */
   readonly logger?: Logger
+  /**
+   * Records per EC cell (default {@link ecDefaultCellRecords}). Every engine of a pool must use
+   * the same value (it fixes where records live).
+   */
+  readonly ecCellRecords?: number
+  /**
+   * MUTATION SWITCH for checker tests (issue 13): when true, the leader acknowledges an update
+   * as soon as it applied it locally and forwards it to the replicas only afterwards (after
+   * `commitIntervalMs`), so a leader crash right after the acknowledgement loses the write.
+   * Breaks the "acknowledge only what every replica holds durable" rule on purpose; never set it
+   * outside tests that prove the checkers catch the loss. Default false.
+   */
+  readonly unsafeAcknowledgeBeforeReplicasDurable?: boolean
 }
 
 /** Counters of the service, for tests and metrics. */
@@ -111,6 +156,24 @@ export interface ObjectServiceStats {
   resolvedOnRead: number
   /** Replies with `DER_STALE`. */
   stale: number
+  /** EC stripes whose parity was computed over old data read back (read-modify-write). */
+  ecPartialStripes: number
+  /** EC cells rebuilt from parity on a degraded read. */
+  ecReconstructedCells: number
+  /** Prepared DTXs found in the VOS at start (an engine restarted with writes in doubt). */
+  recoveredDtx: number
+  /** Of those, DTXs resolved by the background recovery (committed or aborted). */
+  resolvedOnRecovery: number
+}
+
+/** What {@link ObjectService.recovery} resolved. */
+export interface DtxRecoveryResult {
+  /** Prepared DTXs found at start. */
+  readonly found: number
+  /** Committed or aborted by the recovery. */
+  readonly resolved: number
+  /** Still prepared when the recovery gave up (a read that meets one resolves it later). */
+  readonly pending: number
 }
 
 interface CommitRecord {
@@ -154,6 +217,12 @@ function vosDtxId(id: string, i: number): string {
   return `${id}#${i}`
 }
 
+/** VOS write options of operation `i` of DTX `id` (none without a DTX), with the DTX record kept with it. */
+function dtxOptions(id: string | undefined, i: number, meta: Uint8Array | undefined): WriteOptions {
+  if (id === undefined) return {}
+  return meta === undefined ? { dtxId: vosDtxId(id, i) } : { dtxId: vosDtxId(id, i), dtxMeta: meta }
+}
+
 function baseDtxId(vosId: string): string {
   const at = vosId.indexOf('#')
   return at < 0 ? vosId : vosId.slice(0, at)
@@ -174,7 +243,12 @@ function randomUuid(bytes: Uint8Array): string {
 /** The object I/O service of one engine (see the module comment). */
 export class ObjectService {
   /** Counters. */
-  readonly stats: ObjectServiceStats = { committable: 0, aborted: 0, commitBatches: 0, resolvedOnRead: 0, stale: 0 }
+  readonly stats: ObjectServiceStats = { committable: 0, aborted: 0, commitBatches: 0, resolvedOnRead: 0, stale: 0, ecPartialStripes: 0, ecReconstructedCells: 0, recoveredDtx: 0, resolvedOnRecovery: 0 }
+  /**
+   * The background resolution of the DTXs found prepared at start (see the module comment);
+   * resolved at once when there were none. Set by {@link ObjectService.start}.
+   */
+  recovery: Promise<DtxRecoveryResult> = Promise.resolve({ found: 0, resolved: 0, pending: 0 })
   private map: PoolMap
   private readonly cart: Cart
   private readonly runtime: Runtime
@@ -191,6 +265,9 @@ export class ObjectService {
   private readonly commitIntervalMs: number
   private readonly commitBatchSize: number
   private readonly replicaTimeoutMs: number
+  private readonly ecCellRecords: number
+  private readonly unsafeAck: boolean
+  private reintegrating: { version: number; ids: Set<number> } | undefined
   private stopped = false
 
   constructor(private readonly options: ObjectServiceOptions) {
@@ -201,7 +278,10 @@ export class ObjectService {
     this.map = options.poolMap
     this.commitIntervalMs = options.commitIntervalMs ?? 50
     this.commitBatchSize = options.commitBatchSize ?? 64
-    this.replicaTimeoutMs = options.replicaTimeoutMs ?? 2000
+    this.replicaTimeoutMs = options.replicaTimeoutMs ?? 10_000
+    this.ecCellRecords = options.ecCellRecords ?? ecDefaultCellRecords
+    this.unsafeAck = options.unsafeAcknowledgeBeforeReplicasDurable ?? false
+    checkEcGeometry({ dataCells: 1, parityCells: 1, cellRecords: this.ecCellRecords })
     if (!(this.commitIntervalMs > 0) || !Number.isInteger(this.commitBatchSize) || this.commitBatchSize < 1) throw new DerError('DER_INVAL', 'commitIntervalMs must be > 0 and commitBatchSize >= 1')
     if (this.cart.rank === undefined) throw new DerError('DER_INVAL', 'the object service needs a cart with a rank')
     if (!this.cart.registry.has(objUpdateRpc.opcode)) this.cart.registerProtocol(objectProtocol)
@@ -210,12 +290,16 @@ export class ObjectService {
     this.serve(dtxReplicaUpdateRpc, {}, (rpc) => this.onUpdate(rpc.input, rpc.context, true))
     this.serve(objPunchRpc, {}, (rpc) => this.onPunch(rpc.input, rpc.context, false))
     this.serve(dtxReplicaPunchRpc, {}, (rpc) => this.onPunch(rpc.input, rpc.context, true))
-    this.serve(objFetchRpc, { recordSizes: [], data: [] }, (rpc) => this.onFetch(rpc))
-    this.serve(objEnumerateRpc, { keys: [], recxs: [], anchor: new Uint8Array(0), done: true }, (rpc) => this.onEnumerate(rpc))
-    this.serve(objQueryKeyRpc, { dkey: undefined, akey: undefined, recx: undefined }, (rpc) => this.onQueryKey(rpc))
+    this.serve(objFetchRpc, { recordSizes: [], data: [] }, (rpc) => this.onFetch(rpc.input, rpc.context, false))
+    this.serve(ecShardFetchRpc, { recordSizes: [], data: [] }, (rpc) => this.onFetch(rpc.input, rpc.context, true))
+    this.serve(objEnumerateRpc, { keys: [], recxs: [], anchor: new Uint8Array(0), done: true }, (rpc) => this.onEnumerate(rpc.input, rpc.context, false))
+    this.serve(ecShardEnumerateRpc, { keys: [], recxs: [], anchor: new Uint8Array(0), done: true }, (rpc) => this.onEnumerate(rpc.input, rpc.context, true))
+    this.serve(objQueryKeyRpc, { dkey: undefined, akey: undefined, recx: undefined }, (rpc) => this.onQueryKey(rpc.input, rpc.context, false))
+    this.serve(ecShardQueryKeyRpc, { dkey: undefined, akey: undefined, recx: undefined }, (rpc) => this.onQueryKey(rpc.input, rpc.context, true))
     this.cart.handle(dtxCommitRpc, (rpc) => this.onDtxFinish(rpc.input, rpc.context.tag, true))
     this.cart.handle(dtxAbortRpc, (rpc) => this.onDtxFinish(rpc.input, rpc.context.tag, false))
     this.cart.handle(dtxCheckRpc, (rpc) => this.onDtxCheck(rpc.input.poolUuid, rpc.input.targetIndex, rpc.input.id, rpc.input.resolve))
+    this.loadPreparedDtx()
   }
 
   /**
@@ -226,6 +310,7 @@ export class ObjectService {
     if (options.cart.contexts.length !== 0) throw new DerError('DER_INVAL', 'start the object service on a cart without contexts (tags must equal target indexes)')
     const service = new ObjectService(options)
     for (let tag = 0; tag < options.targets.size; tag++) await options.cart.createContext({ listen: options.listen(tag) })
+    service.recovery = service.resolveRecovered()
     return service
   }
 
@@ -282,9 +367,21 @@ export class ObjectService {
         if (stale !== undefined) return { ...empty, ...stale } as O
         return await body(rpc)
       } catch (error) {
+        // A peer engine had a newer map (adopted from its DER_STALE reply): the client's is
+        // stale now too; answer DER_STALE with the map so it resends on the new layout.
+        if (isDerError(error, 'DER_STALE') && rpc.input.mapVersion < this.map.version) {
+          const stale = await this.checkMap(rpc.input.mapVersion)
+          if (stale !== undefined) return { ...empty, ...stale } as O
+        }
         return { ...empty, ...this.errorReply(error) } as O
       }
     })
+  }
+
+  /** The error of a failed peer reply; a newer pool map in it (`DER_STALE`) is adopted. */
+  private peerFailure(reply: Status): DerError {
+    if (reply.poolMap !== undefined) this.setPoolMap(reply.poolMap)
+    return DerError.fromCode(reply.rc, reply.message)
   }
 
   private errorReply(error: unknown): Status {
@@ -328,7 +425,6 @@ export class ObjectService {
   /** The shard's placement, checked to live on this engine's target `tag`. */
   private here(oid: ObjectId, shard: number, tag: number): { layout: ObjectLayout; placement: ShardPlacement; group: number } {
     const layout = this.layout(oid)
-    if (layout.oclass.redundancy.kind === 'erasure') throw new DerError('DER_NOSYS', `erasure-coded class ${layout.oclass.name} is not supported yet`)
     const size = layout.oclass.groupSize
     const group = Math.floor(shard / size)
     const placement = layout.groups[group]?.shards[shard % size]
@@ -374,52 +470,67 @@ export class ObjectService {
   // ------------------------------------------------------------------ writes
 
   private onUpdate(input: ObjUpdateInput, context: Context, fromLeader: boolean): Promise<Status> {
-    const akeys = updatesFromWire(input.iods, input.data)
+    const erasure = this.layout(input.oid).oclass.redundancy.kind === 'erasure'
+    // An EC data shard that gets no cell of a write still takes part (an empty update): it learns
+    // the write's epoch (HLC), so a read it serves next sees the write.
+    const akeys = fromLeader && erasure && input.iods.length === 0 && input.data.length === 0 ? [] : updatesFromWire(input.iods, input.data)
     const oid = vosOid(input.oid)
-    const apply = async (vos: Vos, epoch: bigint, id: string | undefined): Promise<void> => {
+    if (!fromLeader && erasure) return this.ecUpdate(input, akeys, context)
+    const apply = async (vos: Vos, epoch: bigint, id: string | undefined, meta?: Uint8Array): Promise<void> => {
+      if (akeys.length === 0) return
       await this.ensureContainer(vos, input.containerUuid)
-      await this.resolving(context.tag, () => vos.update(input.containerUuid, oid, epoch, input.dkey, akeys, id === undefined ? {} : { dtxId: vosDtxId(id, 0) }))
+      await this.resolving(context.tag, () => vos.update(input.containerUuid, oid, epoch, input.dkey, akeys, dtxOptions(id, 0, meta)))
     }
     const forward = (target: ShardPlacement, epoch: bigint, id: string): Promise<Status> =>
       context.call(dtxReplicaUpdateRpc, { rank: target.rank as number, tag: target.targetIndex as number }, { ...input, shard: target.shard, epoch, dtx: { uuid: id, hlc: epoch }, forwardTo: [] }, { timeoutMs: this.replicaTimeoutMs })
-    return this.write(input, context, fromLeader, 1, [hex(input.dkey)], apply, forward)
+    return this.write({ input, context, fromLeader, opCount: 1, dkeys: [hex(input.dkey)], apply, forward })
   }
 
   private onPunch(input: ObjPunchInput, context: Context, fromLeader: boolean): Promise<Status> {
     const oid = vosOid(input.oid)
     const cont = input.containerUuid
-    let ops: ((vos: Vos, epoch: bigint, opts: { dtxId?: string }) => Promise<void>)[]
+    let ops: ((vos: Vos, epoch: bigint, opts: WriteOptions) => Promise<void>)[]
     if (input.scope === 'object') ops = [(vos, epoch, opts) => vos.punchObject(cont, oid, epoch, opts)]
     else if (input.scope === 'dkeys') {
       if (input.dkeys.length === 0) throw new DerError('DER_INVAL', 'a dkey punch needs dkeys')
-      ops = input.dkeys.map((dkey) => (vos: Vos, epoch: bigint, opts: { dtxId?: string }) => vos.punchDkey(cont, oid, epoch, dkey, opts))
+      ops = input.dkeys.map((dkey) => (vos: Vos, epoch: bigint, opts: WriteOptions) => vos.punchDkey(cont, oid, epoch, dkey, opts))
     } else {
       const dkey = input.dkeys[0]
       if (input.dkeys.length !== 1 || dkey === undefined || input.akeys.length === 0) throw new DerError('DER_INVAL', 'an akey punch needs one dkey and some akeys')
       ops = [(vos, epoch, opts) => vos.punchAkeys(cont, oid, epoch, dkey, input.akeys, opts)]
     }
-    const apply = async (vos: Vos, epoch: bigint, id: string | undefined): Promise<void> => {
+    const apply = async (vos: Vos, epoch: bigint, id: string | undefined, meta?: Uint8Array): Promise<void> => {
       await this.ensureContainer(vos, cont)
-      for (const [i, op] of ops.entries()) await this.resolving(context.tag, () => op(vos, epoch, id === undefined ? {} : { dtxId: vosDtxId(id, i) }))
+      for (const [i, op] of ops.entries()) await this.resolving(context.tag, () => op(vos, epoch, dtxOptions(id, i, meta)))
     }
     const forward = (target: ShardPlacement, epoch: bigint, id: string): Promise<Status> =>
       context.call(dtxReplicaPunchRpc, { rank: target.rank as number, tag: target.targetIndex as number }, { ...input, shard: target.shard, epoch, dtx: { uuid: id, hlc: epoch }, forwardTo: [] }, { timeoutMs: this.replicaTimeoutMs })
-    return this.write(input, context, fromLeader, ops.length, input.scope === 'object' ? ['*'] : [hex(input.dkeys[0] ?? new Uint8Array(0))].concat(input.scope === 'dkeys' ? input.dkeys.slice(1).map(hex) : []), apply, forward)
+    const dkeys = input.scope === 'object' ? ['*'] : [hex(input.dkeys[0] ?? new Uint8Array(0))].concat(input.scope === 'dkeys' ? input.dkeys.slice(1).map(hex) : [])
+    return this.write({ input, context, fromLeader, opCount: ops.length, dkeys, apply, forward })
   }
 
-  /** The common path of update and punch: replica apply, solo write, or leader replication. */
-  private async write(
-    input: { oid: ObjectId; shard: number; epoch: bigint; dtx: { uuid: string; hlc: bigint } | undefined; containerUuid: string },
-    context: Context,
-    fromLeader: boolean,
-    opCount: number,
-    dkeys: readonly string[],
-    apply: (vos: Vos, epoch: bigint, id: string | undefined) => Promise<void>,
-    forward: (target: ShardPlacement, epoch: bigint, id: string) => Promise<Status>,
-  ): Promise<Status> {
+  /**
+   * The common path of update and punch: replica apply, solo write, or leader replication. For EC
+   * updates `prepare` runs under the object lock once the epoch is chosen (the read-modify-write
+   * and encoding).
+   */
+  private async write(w: {
+    input: { oid: ObjectId; shard: number; epoch: bigint; dtx: { uuid: string; hlc: bigint } | undefined; containerUuid: string }
+    context: Context
+    fromLeader: boolean
+    opCount: number
+    dkeys: readonly string[]
+    apply: (vos: Vos, epoch: bigint, id: string | undefined, meta?: Uint8Array) => Promise<void>
+    forward: (target: ShardPlacement, epoch: bigint, id: string) => Promise<Status>
+    prepare?: (epoch: bigint) => Promise<void>
+  }): Promise<Status> {
+    const { input, context, fromLeader, opCount, dkeys, apply, forward } = w
     const tag = context.tag
     const { layout, group } = this.here(input.oid, input.shard, tag)
-    const participants = (layout.groups[group]?.shards ?? []).filter((s) => s.targetId !== undefined).map((s) => ({ rank: s.rank as number, tag: s.targetIndex as number }))
+    const erasure = layout.oclass.redundancy.kind === 'erasure'
+    // EC: the parity shards take part in every write (they hold every key), so they are the DTX
+    // members a replica asks when it resolves; a data shard may get an empty part (no DTX record).
+    const participants = (layout.groups[group]?.shards ?? []).filter((s) => s.targetId !== undefined && (!erasure || s.role === 'parity')).map((s) => ({ rank: s.rank as number, tag: s.targetIndex as number }))
     const vos = this.vos(tag)
     const vosIds = Array.from({ length: opCount }, (_, i) => i)
     if (fromLeader) {
@@ -427,32 +538,37 @@ export class ObjectService {
       this.hlc.update(input.epoch)
       const id = input.dtx.uuid
       this.replicaDtx.set(id, { tag, oid: input.oid, group, vosIds: vosIds.map((i) => vosDtxId(id, i)), participants })
-      await apply(vos, input.epoch, id)
+      const sender = groupLeader(layout, group)
+      const leaderMember = sender === undefined ? { rank: this.rank, tag } : { rank: sender.rank as number, tag: sender.targetIndex as number }
+      await apply(vos, input.epoch, id, encodeDtxRecord({ id, epoch: input.epoch, oid: input.oid, group, leader: leaderMember, participants }))
       return this.ok(input.epoch)
     }
     const leader = groupLeader(layout, group)
     if (leader === undefined) throw new DerError('DER_UNREACH', `group ${group} has no available shard`)
     if (leader.rank !== this.rank || leader.targetIndex !== tag) throw new DerError('DER_INVAL', `shard ${input.shard} is not the leader of group ${group} (shard ${leader.shard} is)`)
-    const replicas = (layout.groups[group]?.shards ?? []).filter((s) => s.targetId !== undefined && s.shard !== leader.shard)
     const objKey = objectKey(input.containerUuid, input.oid)
     return this.withLock(objKey, async () => {
       await this.commitConflicting(objKey, dkeys)
       let epoch = input.epoch
       if (epoch === 0n) epoch = this.hlc.now()
       else this.hlc.update(epoch)
+      if (w.prepare !== undefined) await w.prepare(epoch)
+      const replicas = (layout.groups[group]?.shards ?? []).filter((s) => s.targetId !== undefined && s.shard !== leader.shard)
       if (replicas.length === 0) {
         await apply(vos, epoch, undefined)
         return this.ok(epoch)
       }
       const id = input.dtx?.uuid ?? this.newDtxId()
       this.inflight.add(id)
+      const meta = encodeDtxRecord({ id, epoch, oid: input.oid, group, leader: { rank: this.rank, tag }, participants })
+      if (this.unsafeAck) return this.acknowledgeUnsafely({ context, tag, id, objKey, dkeys, opCount, vosIds, replicas, epoch, apply: (v, e, i) => apply(v, e, i, meta), forward })
       try {
-        const [local, ...remote] = await Promise.allSettled([apply(vos, epoch, id), ...replicas.map((r) => forward(r, epoch, id))])
+        const [local, ...remote] = await Promise.allSettled([apply(vos, epoch, id, meta), ...replicas.map((r) => forward(r, epoch, id))])
         let failure: DerError | undefined = local?.status === 'rejected' ? toDerError(local.reason) : undefined
         for (const r of remote) {
           if (failure !== undefined) break
           if (r.status === 'rejected') failure = toDerError(r.reason)
-          else if (r.value.rc !== success) failure = DerError.fromCode(r.value.rc, r.value.message)
+          else if (r.value.rc !== success) failure = this.peerFailure(r.value)
         }
         if (failure !== undefined) {
           this.stats.aborted++
@@ -468,6 +584,384 @@ export class ObjectService {
         this.inflight.delete(id)
       }
     })
+  }
+
+  /**
+   * The mutation behind `unsafeAcknowledgeBeforeReplicasDurable`: apply locally, acknowledge, and
+   * forward to the replicas only `commitIntervalMs` later (a leader crash in between loses the write).
+   */
+  private async acknowledgeUnsafely(u: {
+    context: Context
+    tag: number
+    id: string
+    objKey: string
+    dkeys: readonly string[]
+    opCount: number
+    vosIds: readonly number[]
+    replicas: readonly ShardPlacement[]
+    epoch: bigint
+    apply: (vos: Vos, epoch: bigint, id: string | undefined) => Promise<void>
+    forward: (target: ShardPlacement, epoch: bigint, id: string) => Promise<Status>
+  }): Promise<Status> {
+    try {
+      await u.apply(this.vos(u.tag), u.epoch, u.id)
+    } catch (error) {
+      this.inflight.delete(u.id)
+      await this.abortEverywhere(u.context, u.tag, u.id, u.opCount, [])
+      throw error
+    }
+    this.runtime.timers.schedule(this.commitIntervalMs, () => {
+      if (this.stopped) return
+      void Promise.allSettled(u.replicas.map((r) => u.forward(r, u.epoch, u.id))).then((results) => {
+        this.inflight.delete(u.id)
+        if (this.stopped || results.some((r) => r.status === 'rejected' || r.value.rc !== success)) return
+        const record: CommitRecord = { id: u.id, objKey: u.objKey, dkeys: u.dkeys, tag: u.tag, vosIds: u.vosIds.map((i) => vosDtxId(u.id, i)), replicas: u.replicas, localDone: false, attempts: 0 }
+        this.committable.set(u.id, record)
+        this.stats.committable++
+        this.queueCommit(record)
+      })
+    })
+    return this.ok(u.epoch)
+  }
+
+  // ------------------------------------------------------------------ erasure coding
+
+  private ecGeometry(layout: ObjectLayout): EcGeometry {
+    const r = layout.oclass.redundancy
+    if (r.kind !== 'erasure') throw new DerError('DER_INVAL', `class ${layout.oclass.name} is not erasure-coded`)
+    return { dataCells: r.dataCells, parityCells: r.parityCells, cellRecords: this.ecCellRecords }
+  }
+
+  /**
+   * Whether a shard can be read as it is: it has a target, was not moved off an unavailable one
+   * (its new target may not be rebuilt yet) and its target is not being reintegrated (`UP`: back in
+   * the layout, its data not caught up until `UPIN`).
+   */
+  private readable(s: ShardPlacement): boolean {
+    if (s.targetId === undefined || s.remapped) return false
+    if (this.reintegrating === undefined || this.reintegrating.version !== this.map.version) {
+      const ids = new Set<number>()
+      for (const r of this.map.ranks) for (const t of r.targets) if (t.state === 'UP') ids.add(t.id)
+      this.reintegrating = { version: this.map.version, ids }
+    }
+    return !this.reintegrating.ids.has(s.targetId)
+  }
+
+  /** EC update at the group leader: cut, read-modify-write partial stripes, encode, prepare every shard's part under one DTX. */
+  private ecUpdate(input: ObjUpdateInput, akeys: readonly AkeyUpdate[], context: Context): Promise<Status> {
+    const { layout, group } = this.here(input.oid, input.shard, context.tag)
+    const geometry = this.ecGeometry(layout)
+    const shards = layout.groups[group]?.shards ?? []
+    const perPosition = new Map<number, AkeyUpdate[]>()
+    const add = (position: number, update: AkeyUpdate): void => {
+      let list = perPosition.get(position)
+      if (list === undefined) perPosition.set(position, (list = []))
+      list.push(update)
+    }
+    const oid = vosOid(input.oid)
+    const cont = input.containerUuid
+    const leaderPosition = (): number => groupLeader(layout, group)?.position ?? -1
+    const prepare = async (epoch: bigint): Promise<void> => {
+      for (const [i, a] of akeys.entries()) {
+        if (a.type === 'single') {
+          for (const s of shards) add(s.position, a)
+          continue
+        }
+        await this.ecEncodeArray(context, input, layout, group, geometry, epoch, a, input.data[i] as Uint8Array, add)
+      }
+    }
+    const apply = async (vos: Vos, epoch: bigint, id: string | undefined, meta?: Uint8Array): Promise<void> => {
+      const mine = perPosition.get(leaderPosition())
+      if (mine === undefined) return
+      await this.ensureContainer(vos, cont)
+      await this.resolving(context.tag, () => vos.update(cont, oid, epoch, input.dkey, mine, dtxOptions(id, 0, meta)))
+    }
+    const forward = (target: ShardPlacement, epoch: bigint, id: string): Promise<Status> => {
+      const { iods, data } = updatesToWire(perPosition.get(target.position) ?? [])
+      return context.call(dtxReplicaUpdateRpc, { rank: target.rank as number, tag: target.targetIndex as number }, { ...input, shard: target.shard, epoch, dtx: { uuid: id, hlc: epoch }, iods, data, forwardTo: [] }, { timeoutMs: this.replicaTimeoutMs })
+    }
+    return this.write({ input, context, fromLeader: false, opCount: 1, dkeys: [hex(input.dkey)], apply, forward, prepare })
+  }
+
+  /** Splits one array update into data cells and parity cells per shard position (reading old cells of partial stripes). */
+  private async ecEncodeArray(
+    context: Context,
+    input: ObjUpdateInput,
+    layout: ObjectLayout,
+    group: number,
+    geometry: EcGeometry,
+    epoch: bigint,
+    update: AkeyUpdate & { type: 'array' },
+    bytes: Uint8Array,
+    add: (position: number, update: AkeyUpdate) => void,
+  ): Promise<void> {
+    const { dataCells: k, parityCells: p, cellRecords: c } = geometry
+    const size = update.recordSizeBytes
+    const perStripe = stripeRecords(geometry)
+    const pieces = ecPieces(geometry, update.extents)
+    const byStripe = new Map<number, RecordRange[]>()
+    for (const piece of pieces) {
+      let list = byStripe.get(piece.stripe)
+      if (list === undefined) byStripe.set(piece.stripe, (list = []))
+      list.push({ index: piece.objectIndex, count: piece.count })
+    }
+    const stripes = [...byStripe.keys()].sort((a, b) => a - b)
+    const partial = stripes.filter((s) => {
+      const merged = mergeRanges([...(byStripe.get(s) ?? [])].sort((a, b) => a.index - b.index))
+      return !(merged.length === 1 && merged[0]?.index === s * perStripe && merged[0].count === perStripe)
+    })
+    const old = partial.length === 0 ? undefined : await this.ecReadStripes(context, input, layout, group, geometry, epoch, input.dkey, update.akey, partial, new Set())
+    if (old !== undefined && old.recordSizeBytes !== 0 && old.recordSizeBytes !== size) throw new DerError('DER_INVAL', `record size ${size} differs from the array's ${old.recordSizeBytes}`)
+    this.stats.ecPartialStripes += partial.length
+    const cellBytes = c * size
+    const stripeData = new Map<number, Uint8Array>()
+    for (const s of stripes) {
+      const buf = new Uint8Array(k * cellBytes)
+      const oldCells = old?.cells.get(s)
+      if (oldCells !== undefined && old?.recordSizeBytes === size) oldCells.forEach((cell, d) => buf.set(cell, d * cellBytes))
+      stripeData.set(s, buf)
+    }
+    const dataExtents = new Map<number, RecxUpdate[]>()
+    for (const piece of pieces) {
+      const src = bytes.subarray(piece.at * size, (piece.at + piece.count) * size)
+      ;(stripeData.get(piece.stripe) as Uint8Array).set(src, (piece.objectIndex - piece.stripe * perStripe) * size)
+      let list = dataExtents.get(piece.position)
+      if (list === undefined) dataExtents.set(piece.position, (list = []))
+      list.push({ index: piece.shardIndex, count: piece.count, data: src })
+    }
+    for (const [position, extents] of dataExtents) add(position, { type: 'array', akey: update.akey, recordSizeBytes: size, extents })
+    const codec = ErasureCodec.of(k, p)
+    const parityExtents: RecxUpdate[][] = Array.from({ length: p }, () => [])
+    for (const s of stripes) {
+      const buf = stripeData.get(s) as Uint8Array
+      const cells = Array.from({ length: k }, (_, d) => buf.subarray(d * cellBytes, (d + 1) * cellBytes))
+      codec.encode(cells).forEach((cell, j) => parityExtents[j]?.push({ index: s * c, count: c, data: cell }))
+    }
+    parityExtents.forEach((extents, j) => add(k + j, { type: 'array', akey: update.akey, recordSizeBytes: size, extents }))
+  }
+
+  /** Reads shard `s` as stored (shard-local), here or over `ec_shard_fetch`; per fetch its record size (0 = absent) and bytes. */
+  private async readShard(
+    context: Context,
+    base: ObjFetchInput | ObjUpdateInput,
+    s: ShardPlacement,
+    epoch: bigint,
+    dkey: Uint8Array,
+    fetches: readonly AkeyFetch[],
+  ): Promise<{ recordSizes: number[]; data: Uint8Array[] }> {
+    if (s.rank === this.rank && s.targetIndex === context.tag) {
+      const out = await this.fetchLocal(context.tag, base.containerUuid, base.oid, epoch, dkey, fetches)
+      return { recordSizes: out.recordSizes.map(Number), data: out.data }
+    }
+    const input: ObjFetchInput = {
+      poolUuid: base.poolUuid,
+      handleUuid: base.handleUuid,
+      mapVersion: this.map.version,
+      containerUuid: base.containerUuid,
+      containerHandle: base.containerHandle,
+      oid: base.oid,
+      shard: s.shard,
+      epoch,
+      epochFirst: 0n,
+      dtx: undefined,
+      dkey,
+      iods: fetchesToWire(fetches),
+    }
+    const reply = await context.call(ecShardFetchRpc, { rank: s.rank as number, tag: s.targetIndex as number }, input, { timeoutMs: this.replicaTimeoutMs })
+    if (reply.rc !== success) throw this.peerFailure(reply)
+    if (reply.recordSizes.length !== fetches.length || reply.data.length !== fetches.length) throw new DerError('DER_PROTO', 'EC shard fetch reply does not match the request')
+    return { recordSizes: reply.recordSizes.map(Number), data: reply.data }
+  }
+
+  /**
+   * Reads whole cells of `stripes` (sorted) for one akey and returns the k data cells of each,
+   * reconstructing from parity what unavailable data shards (and `skip`) cannot give.
+   * `DER_DATA_LOSS` when fewer than k shards answer.
+   */
+  private async ecReadStripes(
+    context: Context,
+    base: ObjFetchInput | ObjUpdateInput,
+    layout: ObjectLayout,
+    group: number,
+    geometry: EcGeometry,
+    epoch: bigint,
+    dkey: Uint8Array,
+    akey: Uint8Array,
+    stripes: readonly number[],
+    skip: ReadonlySet<number>,
+  ): Promise<{ recordSizeBytes: number; cells: Map<number, Uint8Array[]> }> {
+    const { dataCells: k, parityCells: p, cellRecords: c } = geometry
+    const shards = layout.groups[group]?.shards ?? []
+    const candidates = shards.filter((s) => this.readable(s) && !skip.has(s.position))
+    const ranges = mergeRanges(stripes.map((s) => ({ index: s * c, count: c })))
+    const got = new Map<number, { recordSize: number; data: Uint8Array }>()
+    let next = 0
+    while (got.size < k && next < candidates.length) {
+      const batch = candidates.slice(next, next + (k - got.size))
+      next += batch.length
+      const results = await Promise.allSettled(batch.map((s) => this.readShard(context, base, s, epoch, dkey, [{ type: 'array', akey, extents: ranges }])))
+      const stale = results.find((r) => r.status === 'rejected' && (isDerError(r.reason, 'DER_STALE') || isDerError(r.reason, 'DER_INPROGRESS')))
+      if (stale !== undefined && stale.status === 'rejected') throw toDerError(stale.reason)
+      results.forEach((r, i) => {
+        const s = batch[i] as ShardPlacement
+        if (r.status === 'fulfilled') got.set(s.position, { recordSize: r.value.recordSizes[0] ?? 0, data: r.value.data[0] ?? new Uint8Array(0) })
+        else this.logger.debug('EC shard read failed', { shard: s.shard, error: String(r.reason) })
+      })
+    }
+    if (got.size < k) throw new DerError('DER_DATA_LOSS', `EC ${k}+${p} group ${group}: only ${got.size} shards readable, ${k} needed`)
+    const recordSizeBytes = Math.max(0, ...[...got.values()].map((g) => g.recordSize))
+    const cells = new Map<number, Uint8Array[]>()
+    if (recordSizeBytes === 0) return { recordSizeBytes, cells }
+    const cellBytes = c * recordSizeBytes
+    const zero = new Uint8Array(cellBytes)
+    const codec = ErasureCodec.of(k, p)
+    stripes.forEach((stripe, i) => {
+      const slots: (Uint8Array | undefined)[] = Array.from({ length: k + p }, (_, position) => {
+        const g = got.get(position)
+        if (g === undefined) return undefined
+        if (g.recordSize === 0) return zero
+        if (g.recordSize !== recordSizeBytes) throw new DerError('DER_MISMATCH', `EC shards disagree on the record size: ${g.recordSize} vs ${recordSizeBytes}`)
+        return g.data.subarray(i * cellBytes, (i + 1) * cellBytes)
+      })
+      const missing = slots.slice(0, k).filter((x) => x === undefined).length
+      this.stats.ecReconstructedCells += missing
+      cells.set(stripe, (missing === 0 ? slots : codec.reconstruct(slots)).slice(0, k) as Uint8Array[])
+    })
+    return { recordSizeBytes, cells }
+  }
+
+  /** Reads object-space extents of an EC array: pieces from the data shards, missing cells rebuilt from whole stripes. */
+  private async ecReadArray(
+    context: Context,
+    input: ObjFetchInput,
+    layout: ObjectLayout,
+    group: number,
+    geometry: EcGeometry,
+    epoch: bigint,
+    akey: Uint8Array,
+    extents: readonly RecordRange[],
+  ): Promise<{ recordSize: number; data: Uint8Array }> {
+    const c = geometry.cellRecords
+    const shards = layout.groups[group]?.shards ?? []
+    const pieces = ecPieces(geometry, extents)
+    const total = extents.reduce((n, e) => n + e.count, 0)
+    const byPosition = new Map<number, typeof pieces>()
+    for (const piece of pieces) {
+      let list = byPosition.get(piece.position)
+      if (list === undefined) byPosition.set(piece.position, (list = []))
+      list.push(piece)
+    }
+    const failed = new Set<number>()
+    const reads = new Map<number, { recordSize: number; data: Uint8Array }>()
+    await Promise.all(
+      [...byPosition].map(async ([position, list]) => {
+        const s = shards[position]
+        if (s === undefined || !this.readable(s)) {
+          failed.add(position)
+          return
+        }
+        try {
+          const r = await this.readShard(context, input, s, epoch, input.dkey, [{ type: 'array', akey, extents: list.map((x) => ({ index: x.shardIndex, count: x.count })) }])
+          reads.set(position, { recordSize: r.recordSizes[0] ?? 0, data: r.data[0] ?? new Uint8Array(0) })
+        } catch (error) {
+          if (isDerError(error, 'DER_INPROGRESS') || isDerError(error, 'DER_STALE')) throw error
+          this.logger.debug('EC data shard read failed, reading degraded', { shard: s.shard, error: String(error) })
+          failed.add(position)
+        }
+      }),
+    )
+    let recordSize = Math.max(0, ...[...reads.values()].map((r) => r.recordSize))
+    let rebuilt: Map<number, Uint8Array[]> | undefined
+    if (failed.size > 0) {
+      const stripes = [...new Set(pieces.filter((x) => failed.has(x.position)).map((x) => x.stripe))].sort((a, b) => a - b)
+      const degraded = await this.ecReadStripes(context, input, layout, group, geometry, epoch, input.dkey, akey, stripes, failed)
+      if (recordSize === 0) recordSize = degraded.recordSizeBytes
+      else if (degraded.recordSizeBytes !== 0 && degraded.recordSizeBytes !== recordSize) throw new DerError('DER_MISMATCH', 'EC shards disagree on the record size')
+      rebuilt = degraded.cells
+    }
+    if (recordSize === 0) return { recordSize: 0, data: new Uint8Array(0) }
+    const out = new Uint8Array(total * recordSize)
+    for (const [position, list] of byPosition) {
+      const read = reads.get(position)
+      let at = 0
+      for (const piece of list) {
+        const bytes = piece.count * recordSize
+        if (read !== undefined) {
+          if (read.recordSize === recordSize) out.set(read.data.subarray(at, at + bytes), piece.at * recordSize)
+          else if (read.recordSize !== 0) throw new DerError('DER_MISMATCH', 'EC shards disagree on the record size')
+        } else {
+          const cell = rebuilt?.get(piece.stripe)?.[position]
+          if (cell !== undefined && cell.length > 0) {
+            const from = (piece.shardIndex - piece.stripe * c) * recordSize
+            out.set(cell.subarray(from, from + bytes), piece.at * recordSize)
+          }
+        }
+        at += bytes
+      }
+    }
+    return { recordSize, data: out }
+  }
+
+  /** EC fetch on any shard of the group: single values from one readable shard, arrays gathered from the data shards. */
+  private async ecFetch(input: ObjFetchInput, context: Context, layout: ObjectLayout, group: number): Promise<ObjFetchOutput> {
+    const geometry = this.ecGeometry(layout)
+    const epoch = this.readEpoch(input.epoch)
+    const fetches = fetchesFromWire(input.iods)
+    const recordSizes: bigint[] = fetches.map(() => 0n)
+    const data: Uint8Array[] = fetches.map(() => new Uint8Array(0))
+    const singles = fetches.map((f, i) => [f, i] as const).filter(([f]) => f.type === 'single')
+    if (singles.length > 0) {
+      const shards = (layout.groups[group]?.shards ?? []).filter((s) => this.readable(s))
+      const here = shards.filter((s) => s.rank === this.rank && s.targetIndex === context.tag)
+      const order = [...here, ...shards.filter((s) => !here.includes(s))]
+      let done = false
+      let lastError: unknown = new DerError('DER_DATA_LOSS', `EC group ${group} has no readable shard`)
+      for (const s of order) {
+        try {
+          const r = await this.readShard(context, input, s, epoch, input.dkey, singles.map(([f]) => f))
+          singles.forEach(([, i], j) => {
+            recordSizes[i] = BigInt(r.recordSizes[j] ?? 0)
+            data[i] = r.data[j] ?? new Uint8Array(0)
+          })
+          done = true
+          break
+        } catch (error) {
+          if (isDerError(error, 'DER_INPROGRESS') || isDerError(error, 'DER_STALE')) throw error
+          lastError = error
+        }
+      }
+      if (!done) throw toDerError(lastError)
+    }
+    for (const [i, f] of fetches.entries()) {
+      if (f.type !== 'array') continue
+      const r = await this.ecReadArray(context, input, layout, group, geometry, epoch, f.akey, f.extents)
+      recordSizes[i] = BigInt(r.recordSize)
+      data[i] = r.data
+    }
+    return { ...this.ok(epoch), recordSizes, data }
+  }
+
+  /** The parity shards to ask for keys, readable first and this engine's own first. */
+  private ecKeyShards(layout: ObjectLayout, group: number, tag: number): ShardPlacement[] {
+    const parity = (layout.groups[group]?.shards ?? []).filter((s) => s.role === 'parity' && this.readable(s))
+    const here = parity.filter((s) => s.rank === this.rank && s.targetIndex === tag)
+    return [...here, ...parity.filter((s) => !here.includes(s))]
+  }
+
+  /** Runs a shard-local request on the first parity shard that answers (keys live on every parity shard). */
+  private async onParity<O extends Status>(layout: ObjectLayout, group: number, tag: number, local: () => Promise<O>, remote: (s: ShardPlacement) => Promise<O>): Promise<O> {
+    let lastError: unknown = new DerError('DER_DATA_LOSS', `EC group ${group} has no readable parity shard`)
+    for (const s of this.ecKeyShards(layout, group, tag)) {
+      try {
+        const reply = s.rank === this.rank && s.targetIndex === tag ? await local() : await remote(s)
+        if (reply.rc !== success) throw this.peerFailure(reply)
+        return reply
+      } catch (error) {
+        if (isDerError(error, 'DER_INPROGRESS') || isDerError(error, 'DER_INVAL') || isDerError(error, 'DER_STALE')) throw error
+        lastError = error
+      }
+    }
+    throw toDerError(lastError)
   }
 
   private async abortEverywhere(context: Context, tag: number, id: string, opCount: number, replicas: readonly ShardPlacement[]): Promise<void> {
@@ -504,11 +998,18 @@ export class ObjectService {
   private async commitConflicting(objKey: string, dkeys: readonly string[]): Promise<void> {
     const all = dkeys.includes('*')
     const conflicts = (r: CommitRecord): boolean => r.objKey === objKey && (all || r.dkeys.includes('*') || r.dkeys.some((d) => dkeys.includes(d)))
-    if (!this.commitQueue.some(conflicts)) {
-      await this.flushChain
+    if (this.commitQueue.some(conflicts)) {
+      await this.flushCommits()
       return
     }
-    await this.flushCommits()
+    // A conflicting record already being sent (out of the queue, still committable): wait for
+    // that batch. Writes that meet nothing pending do not wait for unrelated commit batches.
+    for (const record of this.committable.values()) {
+      if (conflicts(record)) {
+        await this.flushChain
+        return
+      }
+    }
   }
 
   private async commitLocal(record: CommitRecord): Promise<void> {
@@ -621,8 +1122,12 @@ export class ObjectService {
     }
   }
 
-  /** Tries to finish DTX `id` on target `tag`; returns whether it is no longer prepared here. */
-  private async resolve(tag: number, id: string): Promise<boolean> {
+  /**
+   * Tries to finish DTX `id` on target `tag`; returns whether it is no longer prepared here.
+   * `recovering` (the restart recovery) does not commit while a participant that the pool map
+   * still counts as available did not answer.
+   */
+  private async resolve(tag: number, id: string, recovering = false): Promise<boolean> {
     const vos = this.vos(tag)
     const mine = this.committable.get(id)
     if (mine !== undefined) {
@@ -657,16 +1162,98 @@ export class ObjectService {
       // No leader runs the DTX any more (it is gone, this engine leads now, or the new leader is a
       // shard that never saw it): decide with the participants. A participant that never saw it
       // means the leader never acknowledged it.
-      const states = await Promise.all(info.participants.filter((p) => !isMe(p)).map((p) => ask(p, false)))
+      const others = info.participants.filter((p) => !isMe(p))
+      const states = await Promise.all(others.map((p) => ask(p, false)))
       if (states.some((s) => s === 'committed' || s === 'committable')) decision = 'commit'
       else if (states.some((s) => s === 'aborted' || s === 'unknown')) decision = 'abort'
+      else if (recovering && others.some((p, i) => states[i] === 'unreachable' && this.memberAvailable(p))) return false
       else decision = 'commit'
     }
     if (decision === undefined) return false
-    for (const v of ids) if (vos.dtxState(v) === 'prepared') await (decision === 'commit' ? vos.commitDtx(v) : vos.abortDtx(v))
+    for (const v of ids) {
+      if (vos.dtxState(v) !== 'prepared') continue
+      try {
+        await (decision === 'commit' ? vos.commitDtx(v) : vos.abortDtx(v))
+      } catch (error) {
+        // A concurrent resolution (a read, the restart recovery, a commit record) finished it first.
+        if (vos.dtxState(v) === 'prepared') throw error
+      }
+    }
     this.replicaDtx.delete(id)
-    this.stats.resolvedOnRead++
+    if (!recovering) this.stats.resolvedOnRead++
     return true
+  }
+
+  /** Whether the pool map counts the target of member `p` as available (not DOWN or DOWNOUT). */
+  private memberAvailable(p: Participant): boolean {
+    const state = this.map.ranks.find((r) => r.rank === p.rank)?.targets[p.tag]?.state
+    return state !== undefined && state !== 'DOWN' && state !== 'DOWNOUT'
+  }
+
+  // ------------------------------------------------------------------ DTX recovery after a restart
+
+  /** Rebuilds the in-doubt DTX table from the prepared DTXs (and their records) in every target's VOS. */
+  private loadPreparedDtx(): void {
+    for (let tag = 0; tag < this.options.targets.size; tag++) {
+      const vos = this.vos(tag)
+      const byBase = new Map<string, string[]>()
+      for (const v of vos.listPreparedDtx()) {
+        const base = baseDtxId(v)
+        const list = byBase.get(base)
+        if (list === undefined) byBase.set(base, [v])
+        else list.push(v)
+      }
+      for (const [id, vosIds] of byBase) {
+        this.stats.recoveredDtx++
+        if (this.replicaDtx.has(id)) continue
+        let record: DtxRecord | undefined
+        for (const v of vosIds) {
+          const meta = vos.dtxMeta(v)
+          if (meta === undefined) continue
+          try {
+            record = decodeDtxRecord(meta)
+            break
+          } catch (error) {
+            this.logger.warn('undecodable DTX record in the VOS', { tag, id: v, error: String(error) })
+          }
+        }
+        if (record === undefined || record.id !== id) {
+          this.logger.warn('prepared DTX without its record: left for reads to meet', { tag, id })
+          continue
+        }
+        // Epochs this engine hands out after the restart stay above those of its writes in doubt.
+        try {
+          this.hlc.update(record.epoch)
+        } catch (error) {
+          this.logger.warn('DTX epoch far ahead of the clock', { tag, id, error: String(error) })
+        }
+        this.replicaDtx.set(id, { tag, oid: record.oid, group: record.group, vosIds: vosIds.sort(), participants: record.participants })
+      }
+    }
+  }
+
+  /** Resolves the DTXs found prepared at start, in rounds `replicaTimeoutMs` apart (at most 8). */
+  private async resolveRecovered(): Promise<DtxRecoveryResult> {
+    const found = [...this.replicaDtx.entries()].map(([id, info]) => ({ id, tag: info.tag }))
+    let pending = found
+    for (let round = 0; round < 8 && pending.length > 0 && !this.stopped; round++) {
+      if (round > 0) await this.runtime.timers.sleep(this.replicaTimeoutMs)
+      const left: typeof pending = []
+      for (const entry of pending) {
+        if (this.stopped) return { found: found.length, resolved: found.length - pending.length, pending: pending.length }
+        let done = false
+        try {
+          done = !this.replicaDtx.has(entry.id) || (await this.resolve(entry.tag, entry.id, true))
+        } catch (error) {
+          this.logger.debug('DTX recovery attempt failed', { id: entry.id, error: String(error) })
+        }
+        if (done) this.stats.resolvedOnRecovery++
+        else left.push(entry)
+      }
+      pending = left
+    }
+    if (pending.length > 0) this.logger.warn('DTXs still in doubt after recovery', { ids: pending.map((p) => p.id).join(',') })
+    return { found: found.length, resolved: found.length - pending.length, pending: pending.length }
   }
 
   // ------------------------------------------------------------------ reads
@@ -675,24 +1262,111 @@ export class ObjectService {
     return epoch === 0n ? this.hlc.now() : epoch
   }
 
-  private async onFetch(rpc: IncomingRpc<ObjFetchInput, ObjFetchOutput>): Promise<ObjFetchOutput> {
-    const input = rpc.input
-    const tag = rpc.context.tag
-    this.here(input.oid, input.shard, tag)
-    const akeys = fetchesFromWire(input.iods)
+  private async fetchLocal(tag: number, cont: string, oid: ObjectId, epoch: bigint, dkey: Uint8Array, fetches: readonly AkeyFetch[]): Promise<{ recordSizes: bigint[]; data: Uint8Array[] }> {
     const vos = this.vos(tag)
-    const epoch = this.readEpoch(input.epoch)
-    if (!vos.listContainers().includes(input.containerUuid)) {
-      return { ...this.ok(epoch), recordSizes: akeys.map(() => 0n), data: akeys.map(() => new Uint8Array(0)) }
-    }
-    const results = await this.resolving(tag, () => vos.fetch(input.containerUuid, vosOid(input.oid), epoch, input.dkey, akeys))
-    return { ...this.ok(epoch), ...fetchResultsToWire(results) }
+    if (!vos.listContainers().includes(cont)) return { recordSizes: fetches.map(() => 0n), data: fetches.map(() => new Uint8Array(0)) }
+    const results = await this.resolving(tag, () => vos.fetch(cont, vosOid(oid), epoch, dkey, fetches))
+    return fetchResultsToWire(results)
   }
 
-  private async onEnumerate(rpc: IncomingRpc<ObjEnumerateInput, ObjEnumerateOutput>): Promise<ObjEnumerateOutput> {
-    const input = rpc.input
-    const tag = rpc.context.tag
+  private async onFetch(input: ObjFetchInput, context: Context, shardLocal: boolean): Promise<ObjFetchOutput> {
+    const tag = context.tag
     const { layout, group } = this.here(input.oid, input.shard, tag)
+    if (!shardLocal && layout.oclass.redundancy.kind === 'erasure') return this.ecFetch(input, context, layout, group)
+    const epoch = this.readEpoch(input.epoch)
+    const out = await this.fetchLocal(tag, input.containerUuid, input.oid, epoch, input.dkey, fetchesFromWire(input.iods))
+    return { ...this.ok(epoch), ...out }
+  }
+
+  private async onEnumerate(input: ObjEnumerateInput, context: Context, shardLocal: boolean): Promise<ObjEnumerateOutput> {
+    const tag = context.tag
+    const { layout, group } = this.here(input.oid, input.shard, tag)
+    if (shardLocal || layout.oclass.redundancy.kind !== 'erasure') return this.enumerateLocal(input, tag, layout, group)
+    const fixed = { ...input, epoch: this.readEpoch(input.epoch) }
+    if (input.what === 'recxs') return this.ecEnumerateExtents(fixed, context, layout, group)
+    return this.onParity(
+      layout,
+      group,
+      tag,
+      () => this.enumerateLocal(fixed, tag, layout, group),
+      (s) => this.shardEnumerate(context, fixed, s, fixed.anchor),
+    )
+  }
+
+  private shardEnumerate(context: Context, input: ObjEnumerateInput, s: ShardPlacement, anchor: Uint8Array): Promise<ObjEnumerateOutput> {
+    if (s.rank === this.rank && s.targetIndex === context.tag) {
+      const { layout, group } = this.here(input.oid, s.shard, context.tag)
+      return this.enumerateLocal({ ...input, shard: s.shard, anchor }, context.tag, layout, group)
+    }
+    return context.call(ecShardEnumerateRpc, { rank: s.rank as number, tag: s.targetIndex as number }, { ...input, shard: s.shard, mapVersion: this.map.version, anchor }, { timeoutMs: this.replicaTimeoutMs })
+  }
+
+  /** All shard-local extents of shard `s` (every page), or undefined when it cannot be read. */
+  private async shardExtents(context: Context, input: ObjEnumerateInput, s: ShardPlacement | undefined): Promise<{ index: number; count: number; epoch: bigint }[] | undefined> {
+    if (s === undefined || !this.readable(s)) return undefined
+    const out: { index: number; count: number; epoch: bigint }[] = []
+    let anchor: Uint8Array = new Uint8Array(0)
+    try {
+      for (let page = 0; page < 1024; page++) {
+        const reply = await this.shardEnumerate(context, { ...input, what: 'recxs', maxItems: 4096 }, s, anchor)
+        if (reply.rc !== success) throw this.peerFailure(reply)
+        for (const r of reply.recxs) out.push({ index: Number(r.recx.index), count: Number(r.recx.count), epoch: r.epoch })
+        if (reply.done) return out
+        anchor = reply.anchor
+      }
+    } catch (error) {
+      if (isDerError(error, 'DER_INPROGRESS') || isDerError(error, 'DER_INVAL') || isDerError(error, 'DER_STALE')) throw error
+      return undefined
+    }
+    return out
+  }
+
+  /**
+   * EC extent enumeration: the data shards' extents mapped to object space. A data shard that
+   * cannot be read is stood in for by a parity shard: each stripe the parity covers counts as a
+   * whole cell of the lost shard (an over-approximation until rebuild).
+   */
+  private async ecEnumerateExtents(input: ObjEnumerateInput, context: Context, layout: ObjectLayout, group: number): Promise<ObjEnumerateOutput> {
+    const geometry = this.ecGeometry(layout)
+    const { dataCells: k, cellRecords: c } = geometry
+    const shards = layout.groups[group]?.shards ?? []
+    const perData = await Promise.all(Array.from({ length: k }, (_, d) => this.shardExtents(context, input, shards[d])))
+    let parity: { index: number; count: number; epoch: bigint }[] | undefined
+    const items: { index: number; count: number; epoch: bigint }[] = []
+    for (let d = 0; d < k; d++) {
+      const list = perData[d]
+      if (list !== undefined) {
+        for (const e of list) for (const r of ecShardRangeToObject(geometry, d, e)) items.push({ ...r, epoch: e.epoch })
+        continue
+      }
+      if (parity === undefined) {
+        for (const s of this.ecKeyShards(layout, group, context.tag)) {
+          parity = await this.shardExtents(context, input, s)
+          if (parity !== undefined) break
+        }
+        if (parity === undefined) throw new DerError('DER_DATA_LOSS', `EC group ${group}: data shard ${d} and every parity shard unreadable`)
+      }
+      const stripes = new Set<number>()
+      for (const e of parity) for (let s = Math.floor(e.index / c); s <= Math.floor((e.index + e.count - 1) / c); s++) stripes.add(s)
+      for (const s of stripes) items.push({ index: s * stripeRecords(geometry) + d * c, count: c, epoch: parity.find((e) => e.index <= s * c && e.index + e.count > s * c)?.epoch ?? 0n })
+    }
+    items.sort((a, b) => a.index - b.index)
+    const anchor = decodeAnchor(input.anchor)
+    const from = anchor?.kind === 'index' ? anchor.from : 0
+    const limit = Math.max(1, Math.min(input.maxItems === 0 ? 1024 : input.maxItems, 4096))
+    const rest = items.filter((e) => e.index >= from)
+    const page = rest.slice(0, limit)
+    const more = rest[limit]
+    return {
+      ...this.ok(input.epoch),
+      keys: [],
+      recxs: page.map((e) => ({ recx: { index: BigInt(e.index), count: BigInt(e.count) }, epoch: e.epoch, recordSizeBytes: 0n })),
+      anchor: more === undefined ? new Uint8Array(0) : encodeAnchor({ kind: 'index', from: more.index }),
+      done: more === undefined,
+    }
+  }
+
+  private async enumerateLocal(input: ObjEnumerateInput, tag: number, layout: ObjectLayout, group: number): Promise<ObjEnumerateOutput> {
     const vos = this.vos(tag)
     const epoch = this.readEpoch(input.epoch)
     const anchor = decodeAnchor(input.anchor)
@@ -724,10 +1398,71 @@ export class ObjectService {
     }
   }
 
-  private async onQueryKey(rpc: IncomingRpc<ObjQueryKeyInput, ObjQueryKeyOutput>): Promise<ObjQueryKeyOutput> {
-    const input = rpc.input
-    const tag = rpc.context.tag
-    this.here(input.oid, input.shard, tag)
+  private async onQueryKey(input: ObjQueryKeyInput, context: Context, shardLocal: boolean): Promise<ObjQueryKeyOutput> {
+    const tag = context.tag
+    const { layout, group } = this.here(input.oid, input.shard, tag)
+    if (shardLocal || layout.oclass.redundancy.kind !== 'erasure') return this.queryLocal(input, tag)
+    const fixed = { ...input, epoch: this.readEpoch(input.epoch) }
+    const call = (s: ShardPlacement): Promise<ObjQueryKeyOutput> =>
+      s.rank === this.rank && s.targetIndex === tag
+        ? this.queryLocal({ ...fixed, shard: s.shard }, tag)
+        : context.call(ecShardQueryKeyRpc, { rank: s.rank as number, tag: s.targetIndex as number }, { ...fixed, shard: s.shard, mapVersion: this.map.version }, { timeoutMs: this.replicaTimeoutMs })
+    if (input.dkeyQuery !== 'none' || input.akeyQuery !== 'none') return this.onParity(layout, group, tag, () => this.queryLocal(fixed, tag), call)
+    return this.ecQueryExtent(fixed, layout, group, tag, call)
+  }
+
+  /**
+   * EC extent query: each data shard's highest (lowest) extent mapped to object space. A data
+   * shard that cannot be read counts, from a parity shard's extent, as a whole cell of the last
+   * (first) stripe the parity covers (an over-approximation until rebuild).
+   */
+  private async ecQueryExtent(input: ObjQueryKeyInput, layout: ObjectLayout, group: number, tag: number, call: (s: ShardPlacement) => Promise<ObjQueryKeyOutput>): Promise<ObjQueryKeyOutput> {
+    const geometry = this.ecGeometry(layout)
+    const { dataCells: k, cellRecords: c } = geometry
+    const max = input.recxQuery === 'max'
+    if (input.recxQuery === 'none' || input.dkey === undefined || input.akey === undefined) throw new DerError('DER_INVAL', 'a recx query needs a dkey and an akey')
+    const shards = layout.groups[group]?.shards ?? []
+    const ask = async (s: ShardPlacement | undefined): Promise<RecordRange | undefined | 'failed'> => {
+      if (s === undefined || !this.readable(s)) return 'failed'
+      try {
+        const reply = await call(s)
+        if (reply.rc !== success) throw this.peerFailure(reply)
+        return reply.recx === undefined ? undefined : { index: Number(reply.recx.index), count: Number(reply.recx.count) }
+      } catch (error) {
+        if (isDerError(error, 'DER_INPROGRESS') || isDerError(error, 'DER_INVAL') || isDerError(error, 'DER_STALE')) throw error
+        return 'failed'
+      }
+    }
+    const answers = await Promise.all(Array.from({ length: k }, (_, d) => ask(shards[d])))
+    let parity: RecordRange | undefined | 'failed' = 'failed'
+    if (answers.includes('failed')) {
+      for (const s of this.ecKeyShards(layout, group, tag)) {
+        parity = await ask(s)
+        if (parity !== 'failed') break
+      }
+      if (parity === 'failed') throw new DerError('DER_DATA_LOSS', `EC group ${group}: a data shard and every parity shard unreadable`)
+    }
+    let best: RecordRange | undefined
+    const consider = (r: RecordRange): void => {
+      if (best === undefined || (max ? r.index + r.count > best.index + best.count : r.index < best.index)) best = r
+    }
+    answers.forEach((a, d) => {
+      if (a === undefined) return
+      if (a === 'failed') {
+        if (parity === undefined || parity === 'failed') return
+        const stripe = max ? Math.floor((parity.index + parity.count - 1) / c) : Math.floor(parity.index / c)
+        consider({ index: stripe * stripeRecords(geometry) + d * c, count: c })
+        return
+      }
+      const ranges = ecShardRangeToObject(geometry, d, a)
+      const r = max ? ranges[ranges.length - 1] : ranges[0]
+      if (r !== undefined) consider(r)
+    })
+    const found = best
+    return { ...this.ok(input.epoch), dkey: input.dkey, akey: input.akey, recx: found === undefined ? undefined : { index: BigInt(found.index), count: BigInt(found.count) } }
+  }
+
+  private async queryLocal(input: ObjQueryKeyInput, tag: number): Promise<ObjQueryKeyOutput> {
     const vos = this.vos(tag)
     const epoch = this.readEpoch(input.epoch)
     const which = input.dkeyQuery !== 'none' ? input.dkeyQuery : input.akeyQuery !== 'none' ? input.akeyQuery : input.recxQuery

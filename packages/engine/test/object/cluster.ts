@@ -13,9 +13,9 @@ export const contUuid = '11111111-2222-4333-8444-555555555555'
 
 export interface TestEngine {
   readonly rank: number
-  readonly cart: Cart
-  readonly targets: TargetSet
-  readonly service: ObjectService
+  cart: Cart
+  targets: TargetSet
+  service: ObjectService
   /** The target devices (fault injection wrappers), by target index. */
   readonly devices: FaultyBlockDevice[]
   alive: boolean
@@ -33,6 +33,15 @@ export interface TestCluster {
   settle<T>(promise: Promise<T>, timeoutMs?: number): Promise<T>
   /** Crashes an engine: closes its contexts and stops its background work. */
   crash(rank: number): Promise<void>
+  /**
+   * Crashes an engine hard: power cut on its devices (unflushed device writes lost or torn by
+   * the seed), then closes its contexts and stops its background work.
+   */
+  powerCut(rank: number): Promise<void>
+  /** Restarts a crashed engine from its devices' crash image (TargetSet.open: the VOS recovers from its WAL) with `map`. */
+  restart(rank: number, map?: PoolMap): Promise<TestEngine>
+  /** The cart addresses of an engine's targets. */
+  uris(rank: number): string[]
   newOid(oclass: string): ObjectId
   newClient(map?: PoolMap): ObjectClient
 }
@@ -44,6 +53,8 @@ export async function startCluster(options: {
   ranks: number
   targetsPerRank?: number
   commitIntervalMs?: number
+  ecCellRecords?: number
+  unsafeAcknowledgeBeforeReplicasDurable?: boolean
   refreshMap?: (wantedVersion: number) => Promise<PoolMap | undefined>
 }): Promise<TestCluster> {
   const runtime = new VirtualRuntime({ seed: options.seed })
@@ -54,27 +65,32 @@ export async function startCluster(options: {
   const uris = new Map(ranks.map((r) => [r, Array.from({ length: perRank }, (_, t) => `memory://rank-${r}-tag-${t}`)]))
   const settle = <T>(promise: Promise<T>, timeoutMs = 60_000): Promise<T> => runtime.settle(promise, timeoutMs)
   const engines: TestEngine[] = []
-  for (const rank of ranks) {
+  const boot = async (rank: number, targets: TargetSet, devices: FaultyBlockDevice[], poolMap: PoolMap): Promise<TestEngine> => {
     const cart = new Cart({ fabric, runtime, rank, defaultTimeoutMs: 5000 })
     for (const [r, u] of uris) cart.primaryGroup.addRank(r, u)
-    const devices = Array.from(
-      { length: perRank },
-      (_, t) => new FaultyBlockDevice({ inner: new MemoryBlockDevice({ name: `r${rank}t${t}`, blockSizeBytes: 4096, blockCount: 1024 }), seed: options.seed * 1000 + rank * 16 + t }),
-    )
-    const targets = await settle(TargetSet.create(rank, devices))
     const service = await settle(
       ObjectService.start({
       listen: (tag) => uris.get(rank)?.[tag] ?? `memory://rank-${rank}-tag-${tag}`,
       cart,
       targets,
       poolUuid,
-      poolMap: map,
+      poolMap,
       commitIntervalMs: options.commitIntervalMs ?? 50,
       replicaTimeoutMs: 1000,
+      ...(options.ecCellRecords === undefined ? {} : { ecCellRecords: options.ecCellRecords }),
+      ...(options.unsafeAcknowledgeBeforeReplicasDurable === undefined ? {} : { unsafeAcknowledgeBeforeReplicasDurable: options.unsafeAcknowledgeBeforeReplicasDurable }),
       ...(options.refreshMap === undefined ? {} : { refreshMap: options.refreshMap }),
       }),
     )
-    engines.push({ rank, cart, targets, service, devices, alive: true })
+    return { rank, cart, targets, service, devices, alive: true }
+  }
+  for (const rank of ranks) {
+    const devices = Array.from(
+      { length: perRank },
+      (_, t) => new FaultyBlockDevice({ inner: new MemoryBlockDevice({ name: `r${rank}t${t}`, blockSizeBytes: 4096, blockCount: 1024 }), seed: options.seed * 1000 + rank * 16 + t }),
+    )
+    const targets = await settle(TargetSet.create(rank, devices))
+    engines.push(await boot(rank, targets, devices, map))
   }
   const clientCart = new Cart({ fabric, runtime, defaultTimeoutMs: 5000 })
   clientCart.registerProtocol(objectProtocol)
@@ -96,6 +112,24 @@ export async function startCluster(options: {
       e.alive = false
       e.service.stop()
       await settle(e.cart.close())
+    },
+    async powerCut(rank) {
+      const e = engines[rank]
+      if (e === undefined) throw new Error(`no rank ${rank}`)
+      for (const d of e.devices) await settle(d.powerCut())
+      await cluster.crash(rank)
+    },
+    async restart(rank, poolMap = cluster.map) {
+      const e = engines[rank]
+      if (e === undefined || e.alive) throw new Error(`rank ${rank} is not crashed`)
+      for (const d of e.devices) await settle(d.powerOn())
+      const targets = await settle(TargetSet.open(rank, e.devices))
+      const fresh = await boot(rank, targets, e.devices, poolMap)
+      engines[rank] = fresh
+      return fresh
+    },
+    uris(rank) {
+      return uris.get(rank) ?? []
     },
     newOid(oclass) {
       return generateObjectId({ lo: allocator.allocate(), type: ObjectType.KV_HASHED, oclass: parseObjectClass(oclass), fit: poolMapFit(map) })
