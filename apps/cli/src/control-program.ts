@@ -8,9 +8,14 @@
  */
 import { Command, CommanderError } from 'commander'
 import { DerError, isDerError } from '@x/common'
+import type { ControlCaller } from './dmg/commands.ts'
 import { errorEnvelope, formatCliError, okEnvelope } from './dmg/format.ts'
 
-/** Exit codes of the control-plane CLIs: success, a failed command, bad usage. */
+/**
+ * Exit codes of the control-plane CLIs, stable for scripts: 0 success; 1 the command failed (the
+ * message, and with `-j` the envelope's `status`, name the DER code); 2 bad usage (unknown
+ * command or option, missing argument: `DER_INVAL` with commander's message, then the usage).
+ */
 export const controlExitCodes = { ok: 0, failed: 1, usage: 2 } as const
 
 /** Where a control-plane CLI writes. */
@@ -56,7 +61,14 @@ function eachCommand(command: Command, visit: (command: Command) => void): void 
  * `undefined` when the command ran (its own code is the caller's).
  */
 export async function parseControlProgram(program: Command, tool: string, argv: readonly string[], io: ControlOutput): Promise<number | undefined> {
-  eachCommand(program, (c) => c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr }))
+  // Usage errors name DER_INVAL like every other error (and, with -j, come as an envelope too).
+  const json = argv.includes('-j') || argv.includes('--json')
+  const outputError = (text: string, write: (t: string) => void): void => {
+    const message = text.replace(/^error: /, '').trimEnd()
+    write(`${formatCliError(tool, new DerError('DER_INVAL', message))}\n`)
+    if (json) io.stdout(JSON.stringify(errorEnvelope(new DerError('DER_INVAL', message)), null, 2) + '\n')
+  }
+  eachCommand(program, (c) => c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError }))
   try {
     await program.parseAsync([...argv], { from: 'user' })
     return undefined
@@ -66,5 +78,50 @@ export async function parseControlProgram(program: Command, tool: string, argv: 
     }
     io.stderr(`ERROR: ${tool}: ${e instanceof Error ? e.message : String(e)}\n`)
     return controlExitCodes.failed
+  }
+}
+
+/** A caller that can be closed. */
+export type ClosableCaller = ControlCaller & { close?: () => void }
+
+/**
+ * A caller over several control servers (`-l a,b,c` or the config's access points): each call
+ * goes to the first that answers; a `DER_UNREACH` moves on to the next (remembered for later
+ * calls). Clients are opened on the first call only, so argument errors never touch the network.
+ */
+export function failoverCaller(targets: readonly string[], connect: (target: string) => ClosableCaller): ClosableCaller & { readonly clientsOpened: number } {
+  if (targets.length === 0) throw new DerError('DER_INVAL', 'no control server to contact')
+  const clients = new Map<string, ClosableCaller>()
+  let current = 0
+  return {
+    get clientsOpened() {
+      return clients.size
+    },
+    call: async (method, request) => {
+      let last: unknown
+      for (let tried = 0; tried < targets.length; tried++) {
+        const index = (current + tried) % targets.length
+        const target = targets[index] as string
+        let client = clients.get(target)
+        if (client === undefined) {
+          client = connect(target)
+          clients.set(target, client)
+        }
+        try {
+          const response = await client.call(method, request)
+          current = index
+          return response
+        } catch (e) {
+          if (!isDerError(e, 'DER_UNREACH')) throw e
+          last = e
+        }
+      }
+      if (targets.length > 1 && isDerError(last)) throw new DerError('DER_UNREACH', `none of the control servers answered (${targets.join(', ')}): ${last.message}`)
+      throw last
+    },
+    close: () => {
+      for (const c of clients.values()) c.close?.()
+      clients.clear()
+    },
   }
 }

@@ -4,22 +4,43 @@
  * entry (`tsx --conditions=@x/source src/main.ts [-o CONFIG]`, or `$X_CONFIG`, else the embedded
  * default).
  *
- * - **Engine** ({@link Engine}, {@link startDaemon}): opens or formats the file (or ram) devices
- *   of the engine's storage tiers into a `@x/engine` `TargetSet` (one device per target; a tier
- *   shared by several targets is split into per-target files `<path>.t<i>`), runs a
- *   single-replica management service (Raft on a `FileStorage` under the control metadata
- *   directory) that records the local rank as joined (its UUID kept across restarts), and per
- *   pool: a management entry, a pool service (its own Raft group) initialised with the pool's
- *   properties and a `buildPoolMap` map over the local targets, and an `ObjectService` on cart over
- *   `TcpFabric` (the first pool on the configured fabric port). Restarts reopen ready pools and
- *   clean up interrupted creates and destroys.
+ * - **Two engine paths.** With no config (the embedded default, `npm start`) the daemon runs
+ *   the one-engine path ({@link Engine}, {@link startDaemon}). With a config file it runs one
+ *   engine of a multi-engine system on `@x/engine`'s `SystemNode` ({@link startSystemDaemon});
+ *   `$X_DAEMON_MODE=single|system` overrides the choice. On both paths each engine cart also
+ *   runs `@x/engine`'s `CapsService`, the caps authority of POSIX containers (`@x/dfs`,
+ *   `daos filesystem`), stopped before the cart at shutdown.
+ * - **Multi-engine** ({@link startSystemDaemon}, {@link systemPlacement}): the control server
+ *   listens on `engines[0].fabric_iface` and `port`; the daemon is an access point when that
+ *   `host:port` is in `access_points` (Raft id = position + 1); context `tag` of its engine
+ *   listens on `fabric_iface_port + tag`. It serves `GetAttachInfo` at once, resolves every
+ *   access point's engine URI with `GetAttachInfo` (retrying, logging whom it waits for), opens
+ *   its targets, starts its `SystemNode` (Raft logs in `FileStorage`s under the control metadata
+ *   directory, {@link fileRaftStorage}; identity UUID kept, incarnation raised per start) and
+ *   joins; then every control request goes to the node ({@link systemNodeControlHandlers}),
+ *   which forwards to the right leader. Three daemons on one machine use 127.0.0.1/.2/.3 or
+ *   distinct ports, each with its own data directory.
+ * - **One engine** ({@link Engine}, {@link startDaemon}): opens or formats the file (or ram)
+ *   devices of the engine's storage tiers into a `@x/engine` `TargetSet`
+ *   ({@link openEngineTargets}: one device per target; a tier shared by several targets is split
+ *   into per-target files `<path>.t<i>`), runs a single-replica management service (Raft on a
+ *   `FileStorage` under the control metadata directory) that records the local rank as joined,
+ *   and per pool a pool service and an `ObjectService` on cart over `TcpFabric`. Restarts reopen
+ *   ready pools and clean up interrupted creates and destroys. Pool exclude/drain/reintegrate
+ *   change the pool map only (no rebuild on one engine).
  * - **Control API** ({@link controlServiceDefinition}, {@link ControlClient},
- *   {@link startControlServer}): `SystemQuery`, `PoolCreate`, `PoolList`, `PoolQuery`,
- *   `PoolDestroy` as unary gRPC methods with JSON bodies; failures carry their DER name in the
- *   `x-der-name` trailer and come back as `DerError`s ({@link grpcErrorToDer}; an unreachable
- *   server is `DER_UNREACH`). Insecure when `allow_insecure` is true, otherwise mutual TLS with the
- *   config's `ca_cert`, `cert` and `key` ({@link controlServerCredentials},
- *   {@link controlClientTlsCredentials}).
+ *   {@link startControlServer}): unary gRPC methods with JSON bodies for every `dmg` and `daos`
+ *   command ({@link controlMethodNames}: system, storage, pool, ACL, container, attribute and
+ *   snapshot operations, `PoolConnect`/`PoolDisconnect`, `GetAttachInfo`). Requests are checked
+ *   against a schema before any handler runs ({@link validateControlRequest}: unknown, missing
+ *   or mistyped fields are `DER_INVAL`). Requests from `daos` carry the caller's identity
+ *   ({@link ClientIdentity}); the pool service checks it against the pool ACL (`DER_NO_PERM`).
+ *   Pool user attributes live on a reserved container ({@link withPoolAttributes}). Failures carry
+ *   their DER name in the `x-der-name` trailer and come back as `DerError`s
+ *   ({@link grpcErrorToDer}; an unreachable or silent server is `DER_UNREACH`). Insecure when
+ *   `allow_insecure` is true, otherwise mutual TLS with the config's `ca_cert`, `cert` and `key`
+ *   ({@link controlServerCredentials}, {@link controlClientTlsCredentials}); clients ignore HTTP
+ *   proxy variables.
  *
  * - **Configuration**, in the spirit of DAOS's `daos_server.yml`: a typed model
  *   ({@link ServerConfig}), a strict YAML loader ({@link loadServerConfig},
@@ -124,31 +145,74 @@ export {
   shutdownSignals,
 } from './shutdown.ts'
 export {
+  type AclResponse,
+  type AttachInfo,
+  type AttrNamesResponse,
+  type AttrValuesResponse,
+  type ClientIdentity,
+  type ContainerAttrNamesRequest,
   type ContainerCreateRequest,
   type ContainerCreateResponse,
   type ContainerDestroyRequest,
   type ContainerDestroyResponse,
+  type ContainerDestroySnapRequest,
+  type ContainerGetPropRequest,
   type ContainerIdRequest,
   type ContainerInfo,
   type ContainerListRequest,
   type ContainerListResponse,
   type ContainerQueryResponse,
+  type ContainerSetAttrRequest,
+  type ContainerSetPropRequest,
+  type ContainerSnapRequest,
   type ControlMethodName,
   type ControlMethods,
+  type EmptyResponse,
+  type FormatResult,
+  type HostStorage,
+  type HostUsage,
+  type IdentifiedRequest,
+  type PoolAclEntriesRequest,
+  type PoolConnectRequest,
   type PoolConnectResponse,
   type PoolCreateRequest,
   type PoolCreateResponse,
+  type PoolDeleteAclRequest,
   type PoolDestroyRequest,
+  type PoolDisconnectRequest,
   type PoolDestroyResponse,
+  type PoolEvictResponse,
+  type PoolGetAttrRequest,
+  type PoolGetPropRequest,
   type PoolIdRequest,
   type PoolInfo,
   type PoolListRequest,
   type PoolListResponse,
+  type PoolMapChangeResponse,
   type PoolQueryResponse,
+  type PoolSetAttrRequest,
+  type PoolSetPropRequest,
   type PoolSpace,
+  type PoolTargetsRequest,
+  type PoolUserRequest,
+  type PropertiesResponse,
+  type RankOperationRequest,
+  type RankOperationResponse,
+  type RankResult,
+  type RankUris,
+  type RebuildStatus,
+  type SnapshotInfo,
+  type SnapshotListResponse,
+  type StorageFormatRequest,
+  type StorageFormatResponse,
+  type StorageLocalRequest,
+  type StorageScanResponse,
+  type StorageTierInfo,
+  type StorageUsageResponse,
   type SystemMember,
   type SystemQueryRequest,
   type SystemQueryResponse,
+  type TargetUsage,
   controlMethodNames,
   controlServiceDefinition,
   controlServiceName,
@@ -159,7 +223,19 @@ export {
   grpcErrorToDer,
   maxControlMessageBytes,
 } from './control/control-api.ts'
+export { type RequestFieldKind, controlRequestSchemas, maxRequestItems, maxRequestStringLength, validateControlRequest } from './control/requests.ts'
+export { type BackendHandlers, poolAttributesContainer, reservedNamePrefix, withPoolAttributes } from './server/pool-attributes.ts'
 export { ControlClient, type ControlClientOptions, type ControlTlsFiles, controlClientTlsCredentials } from './control/control-client.ts'
-export { type ControlHandlers, type ControlServer, type ControlServerOptions, controlServerCredentials, readPemFile, startControlServer } from './control/control-server.ts'
-export { Engine, type EngineOptions, containerOclassAttribute, containerTypeAttribute, kvObjectLo, kvOidAttribute } from './server/engine.ts'
+export { type ControlHandlers, type ControlServer, type ControlServerOptions, controlServerCredentials, partialControlHandlers, readPemFile, startControlServer } from './control/control-server.ts'
+export { Engine, type EngineOptions, containerOclassAttribute, containerTypeAttribute, kvObjectLo, kvOidAttribute, snapshotNameAttributePrefix } from './server/engine.ts'
 export { type Daemon, type DaemonOptions, engineControlHandlers, startDaemon } from './server/daemon.ts'
+export { type EngineTargets, type OpenTargetsOptions, openEngineTargets } from './server/targets.ts'
+export {
+  type SystemDaemon,
+  type SystemDaemonOptions,
+  type SystemPlacement,
+  fileRaftStorage,
+  startSystemDaemon,
+  systemNodeControlHandlers,
+  systemPlacement,
+} from './server/system-daemon.ts'

@@ -12,15 +12,24 @@ import { resolveDataDir } from './config/defaults.ts'
 import { DaemonLogging, PinoLogSink } from './logging/pino-sink.ts'
 import { PromMetricsRegistry } from './metrics/prom-registry.ts'
 import { startDaemon } from './server/daemon.ts'
+import { startSystemDaemon } from './server/system-daemon.ts'
 import { GracefulShutdown } from './shutdown.ts'
 
 /** The environment variable naming a config file when `-o` is not given. */
 export const configEnvVar = 'X_CONFIG'
+/**
+ * The environment variable choosing the engine: `single` (the one-engine path, the default of the
+ * embedded config) or `system` (a `SystemNode` in a multi-engine system, the default with a
+ * config file).
+ */
+export const daemonModeEnvVar = 'X_DAEMON_MODE'
 
 const usage = `usage: daemon [-o|--config CONFIG]
 
 Starts one engine and its control server. With no config (and no $${configEnvVar}) it runs the
-embedded one-node system with file-backed devices under $X_DATA_DIR (default .x-data).
+embedded one-node system with file-backed devices under $X_DATA_DIR (default .x-data). With a
+config it joins the system of its access_points (a SystemNode; $${daemonModeEnvVar}=single runs the
+one-engine path instead).
 `
 
 function fail(message: string): never {
@@ -61,9 +70,19 @@ async function main(): Promise<void> {
   logger.info('starting', { config: resolved.source, dataDir, system: config.name })
   const shutdown = new GracefulShutdown({ timers: runtime.timers, logger })
   shutdown.register('log', () => sink.close())
-  let daemon
+  const modeText = process.env[daemonModeEnvVar]
+  if (modeText !== undefined && modeText !== '' && modeText !== 'single' && modeText !== 'system') fail(`$${daemonModeEnvVar} must be single or system, got '${modeText}'`)
+  const mode = modeText === 'single' || modeText === 'system' ? modeText : resolved.source === 'embedded' ? 'single' : 'system'
+  let daemon: { readonly rank: number; readonly control: { readonly address: string }; readonly telemetry: { readonly port: number } | undefined; stop(): Promise<void> }
   try {
-    daemon = await startDaemon({ config, dataDir, runtime, log: logging.root, metrics: new PromMetricsRegistry({ collectProcessMetrics: true }) })
+    const metrics = new PromMetricsRegistry({ collectProcessMetrics: true })
+    if (mode === 'system') {
+      logger.info('starting a system engine', { accessPoints: config.accessPoints.map((ap) => `${ap.host}:${ap.port}`) })
+      daemon = await startSystemDaemon({ config, dataDir, runtime, log: logging.root, metrics })
+    } else {
+      const single = await startDaemon({ config, dataDir, runtime, log: logging.root, metrics })
+      daemon = { rank: single.engine.rank, control: single.control, telemetry: single.telemetry, stop: () => single.stop() }
+    }
   } catch (e) {
     logger.error('start failed', { error: describeError(e) })
     await shutdown.shutdown('start failed')
@@ -75,13 +94,16 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `daemon ready: system ${config.name}, rank ${daemon.engine.rank}, control ${daemon.control.address}, telemetry ${daemon.telemetry === undefined ? 'off' : `127.0.0.1:${daemon.telemetry.port}/metrics`}`,
+      `daemon ready: system ${config.name}, rank ${daemon.rank}, control ${daemon.control.address}, telemetry ${daemon.telemetry === undefined ? 'off' : `127.0.0.1:${daemon.telemetry.port}/metrics`}`,
       'Try, in another shell at the repository root (pnpm is in node_modules/.bin):',
       `  pnpm -s dmg${configArg} system query`,
       `  pnpm -s dmg${configArg} pool create tank --size 1G`,
+      `  pnpm -s daos${configArg} container create tank c1`,
+      `  pnpm -s daos${configArg} kv put tank c1 k v`,
+      `  pnpm -s daos${configArg} kv get tank c1 k`,
       `  pnpm -s dmg${configArg} pool list -v`,
       `  pnpm -s dmg${configArg} pool query tank`,
-      `  pnpm -s dmg${configArg} pool destroy tank`,
+      `  pnpm -s dmg${configArg} pool destroy tank --force`,
       'Stop with Ctrl-C (SIGINT) or SIGTERM.',
       '',
     ].join('\n') + '\n',

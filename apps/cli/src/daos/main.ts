@@ -11,6 +11,7 @@ process.exitCode = await runDaos(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   runtime,
+  isTTY: process.stderr.isTTY,
 })
 // The object client's fabric may keep sockets in linger; the command is done.
 process.exit(process.exitCode)

@@ -28,6 +28,8 @@ export interface KvSessionOptions {
   readonly runtime: Runtime
   /** Per-RPC timeout (default 5 s). */
   readonly timeoutMs?: number
+  /** Pool handle capabilities: `ro` for reads, `rw` (default) for writes. */
+  readonly caps?: 'ro' | 'rw'
 }
 
 function decodeMap(base64: string): PoolMap {
@@ -37,9 +39,10 @@ function decodeMap(base64: string): PoolMap {
 
 /** Connects to pool `poolId`, looks up container `contId` and opens its KV object. */
 export async function openKvSession(client: DaosCaller, poolId: string, contId: string, options: KvSessionOptions): Promise<KvSession> {
-  const connect = await client.call('PoolConnect', { id: poolId })
   const query = await client.call('ContainerQuery', { pool: poolId, cont: contId })
   if (query.kvOid === '') throw new DerError('DER_NONEXIST', `container ${contId} has no KV object (created without one)`)
+  const caps = options.caps ?? 'rw'
+  const connect = await client.call('PoolConnect', { id: poolId, caps, keepHandle: true })
   const oid = parseObjectId(query.kvOid)
   const map = decodeMap(connect.poolMap)
   const timeoutMs = options.timeoutMs ?? 5000
@@ -47,7 +50,7 @@ export async function openKvSession(client: DaosCaller, poolId: string, contId: 
   const cart = new Cart({ fabric, runtime: options.runtime, defaultTimeoutMs: timeoutMs })
   try {
     cart.registerProtocol(clientObjectProtocol)
-    cart.primaryGroup.addRank(connect.rank, connect.uris)
+    for (const r of connect.ranks ?? [{ rank: connect.rank, uris: connect.uris }]) cart.primaryGroup.addRank(r.rank, r.uris)
     const context = await cart.createContext()
     const pool = new PoolHandle({
       context,
@@ -56,7 +59,8 @@ export async function openKvSession(client: DaosCaller, poolId: string, contId: 
       poolMap: map,
       retry: { timeoutMs },
       refreshMap: async (known) => {
-        const fresh = await client.call('PoolConnect', { id: poolId })
+        const fresh = await client.call('PoolConnect', { id: poolId, caps })
+        if (fresh.handle !== undefined && fresh.handle !== '') await client.call('PoolDisconnect', { id: fresh.uuid, handle: fresh.handle }).catch(() => undefined)
         return fresh.mapVersion > known ? decodeMap(fresh.poolMap) : undefined
       },
     })
@@ -67,11 +71,13 @@ export async function openKvSession(client: DaosCaller, poolId: string, contId: 
       async close() {
         await cart.close().catch(() => undefined)
         await fabric.close().catch(() => undefined)
+        if (connect.handle !== undefined && connect.handle !== '') await client.call('PoolDisconnect', { id: connect.uuid, handle: connect.handle }).catch(() => undefined)
       },
     }
   } catch (e) {
     await cart.close().catch(() => undefined)
     await fabric.close().catch(() => undefined)
+    if (connect.handle !== undefined && connect.handle !== '') await client.call('PoolDisconnect', { id: connect.uuid, handle: connect.handle }).catch(() => undefined)
     throw e
   }
 }

@@ -11,4 +11,6 @@ process.exitCode = await runDmg(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   clock: runtime.clock,
+  isTTY: process.stderr.isTTY,
+  sleep: (ms) => runtime.timers.sleep(ms),
 })

@@ -3,11 +3,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRealRuntime } from '@x/common'
-import { type ControlServer, startControlServer } from '@x/daemon'
+import { type ControlServer, type SystemDaemon, loadServerConfigFile, partialControlHandlers, startControlServer, startSystemDaemon } from '@x/daemon'
+import { LogRoot, MemoryLogSink, parseLogMask } from '@x/common'
+import { type AddressInfo, createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runDmg } from '../../src/index.ts'
+import { runDaos, runDmg } from '../../src/index.ts'
 
 const runtime = createRealRuntime()
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
 
 function haveOpenssl(): boolean {
   try {
@@ -43,7 +53,7 @@ describe.skipIf(!haveOpenssl())('dmg over mutual TLS (needs openssl)', () => {
       port: 0,
       transport: { allowInsecure: false, caCertPath: join(dir, 'good-ca.crt'), certPath: join(dir, 'server.crt'), keyPath: join(dir, 'server.key') },
       timers: runtime.timers,
-      handlers: { SystemQuery: () => Promise.resolve({ members: [], mapVersion: 3 }), PoolCreate: refuse, PoolList: refuse, PoolQuery: refuse, PoolDestroy: refuse, PoolConnect: refuse, ContainerCreate: refuse, ContainerList: refuse, ContainerQuery: refuse, ContainerDestroy: refuse },
+      handlers: partialControlHandlers({ SystemQuery: () => Promise.resolve({ members: [], mapVersion: 3 }), PoolCreate: refuse }),
     })
   }, 30_000)
   afterAll(async () => {
@@ -80,6 +90,42 @@ describe.skipIf(!haveOpenssl())('dmg over mutual TLS (needs openssl)', () => {
     expect(plain.code).toBe(1)
     expect(plain.out).toMatch(/^ERROR: dmg: DER_UNREACH\(-1006\)/)
   })
+
+  it('refuses daos too without the right certificate', async () => {
+    let out = ''
+    const code = await runDaos(['-o', config('intruder'), 'container', 'list', 'tank'], { stdout: (t) => (out += t), stderr: (t) => (out += t), runtime, timeoutMs: 3000 })
+    expect(code).toBe(1)
+    expect(out).toMatch(/^ERROR: daos: DER_UNREACH\(-1006\)/)
+  })
+
+  it('a TLS system daemon serves dmg with the system certificate and refuses others, changing nothing', async () => {
+    const [control, fabric] = [await freePort(), await freePort()]
+    const path = join(dir, 'server.yml')
+    writeFileSync(
+      path,
+      `port: ${control}\naccess_points: ['127.0.0.1:${control}']\ntransport_config:\n  allow_insecure: false\n  ca_cert: ${join(dir, 'good-ca.crt')}\n  cert: ${join(dir, 'server.crt')}\n  key: ${join(dir, 'server.key')}\ncontrol_metadata: { path: ${join(dir, 'meta')} }\nengines:\n  - targets: 1\n    fabric_iface_port: ${fabric}\n    storage:\n      - { class: file, path: ${join(dir, 'bdev0.img')}, size: 32MiB }\n`,
+    )
+    const daemon: SystemDaemon = await startSystemDaemon({ config: await loadServerConfigFile(path), dataDir: dir, runtime, log: new LogRoot(new MemoryLogSink(), runtime.clock, parseLogMask('ERR')), clusterSizeBytes: 16 * 1024, membership: false })
+    try {
+      const admin = (name: string): string => {
+        const p = join(dir, `${name}-sys.yml`)
+        writeFileSync(p, `port: ${control}\naccess_points: ['127.0.0.1:${control}']\ntransport_config:\n  allow_insecure: false\n  ca_cert: ${join(dir, 'good-ca.crt')}\n  cert: ${join(dir, `${name}.crt`)}\n  key: ${join(dir, `${name}.key`)}\nengines:\n  - targets: 1\n    storage:\n      - { class: ram, size: 1GiB }\n`)
+        return p
+      }
+      const refused = await dmg('-o', admin('intruder'), 'pool', 'create', 'secret', '--size', '8M')
+      expect(refused.code).toBe(1)
+      expect(refused.out).toMatch(/DER_UNREACH/)
+      const plain = await dmg('-i', '-o', admin('admin'), 'pool', 'create', 'secret', '--size', '8M')
+      expect(plain.code).toBe(1)
+      const list = await dmg('-o', admin('admin'), '-j', 'pool', 'list')
+      expect(list.code, list.out).toBe(0)
+      expect(JSON.parse(list.out)).toMatchObject({ status: 0, response: { pools: [] } })
+      const created = await dmg('-o', admin('admin'), 'pool', 'create', 'secret', '--size', '8M')
+      expect(created.code, created.out).toBe(0)
+    } finally {
+      await daemon.stop()
+    }
+  }, 60_000)
 
   it('names a missing certificate file', async () => {
     const path = config('admin')

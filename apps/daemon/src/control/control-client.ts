@@ -4,7 +4,7 @@
  * @module
  */
 import * as grpc from '@grpc/grpc-js'
-import type { Clock } from '@x/common'
+import { type Clock, DerError } from '@x/common'
 import { type ControlMethodName, type ControlMethods, controlServiceDefinition, controlServiceName, grpcErrorToDer } from './control-api.ts'
 
 /** Options of {@link ControlClient}. */
@@ -45,7 +45,8 @@ export class ControlClient {
   private readonly timeoutMs: number
 
   constructor(private readonly options: ControlClientOptions) {
-    this.client = new ClientConstructor(options.target, options.credentials ?? grpc.credentials.createInsecure())
+    // Control traffic never goes through HTTP proxies from the environment (dmg's default; DAOS has --allow-proxy).
+    this.client = new ClientConstructor(options.target, options.credentials ?? grpc.credentials.createInsecure(), { 'grpc.enable_http_proxy': 0 })
     this.timeoutMs = options.timeoutMs ?? 10_000
   }
 
@@ -54,7 +55,10 @@ export class ControlClient {
     return this.options.target
   }
 
-  /** Calls `method`; resolves with its response or rejects with a `DerError`. */
+  /**
+   * Calls `method`; resolves with its response or rejects with a `DerError` (`DER_UNREACH` when no
+   * connection could be made before the deadline).
+   */
   call<M extends ControlMethodName>(method: M, request: ControlMethods[M]['request']): Promise<ControlMethods[M]['response']> {
     return new Promise((resolve, reject) => {
       const fn = this.client[method]
@@ -63,8 +67,16 @@ export class ControlClient {
         return
       }
       fn.call(this.client, request, { deadline: this.options.clock.realtimeMs() + this.timeoutMs }, (error, response) => {
-        if (error !== null) reject(grpcErrorToDer(error, this.options.target))
-        else resolve(response as ControlMethods[M]['response'])
+        if (error === null) {
+          resolve(response as ControlMethods[M]['response'])
+          return
+        }
+        const connected = this.client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY
+        if (error.code === grpc.status.DEADLINE_EXCEEDED && !connected) {
+          reject(new DerError('DER_UNREACH', `cannot reach the control server at ${this.options.target}: no connection within ${this.timeoutMs} ms (is the daemon running? check -l / the config's access_points)`))
+        } else {
+          reject(grpcErrorToDer(error, this.options.target))
+        }
       })
     })
   }

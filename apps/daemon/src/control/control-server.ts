@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js'
 import { DerError, type Timers } from '@x/common'
 import type { TransportConfig } from '../config/model.ts'
 import { type ControlMethodName, type ControlMethods, controlMethodNames, controlServiceDefinition, derToGrpcStatus } from './control-api.ts'
+import { validateControlRequest } from './requests.ts'
 
 /** The handlers behind the control API: each validates its request and may throw `DerError`. */
 export type ControlHandlers = {
@@ -80,7 +81,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
     implementation[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       let pending: Promise<unknown>
       try {
-        pending = handler(call.request)
+        pending = handler(validateControlRequest(name, call.request))
       } catch (e) {
         pending = Promise.reject(e instanceof Error ? e : new Error(String(e)))
       }
@@ -125,4 +126,17 @@ export async function startControlServer(options: ControlServerOptions): Promise
       return closed
     },
   }
+}
+
+/**
+ * Handlers that answer `DER_NOSYS` for every method except those given (test servers, partial
+ * backends).
+ */
+export function partialControlHandlers(given: Partial<ControlHandlers>): ControlHandlers {
+  const all: Record<string, (request: unknown) => Promise<unknown>> = {}
+  for (const name of controlMethodNames) {
+    const handler = given[name] as ((request: unknown) => Promise<unknown>) | undefined
+    all[name] = handler ?? (() => Promise.reject(new DerError('DER_NOSYS', `control method ${name} is not served here`)))
+  }
+  return all as unknown as ControlHandlers
 }

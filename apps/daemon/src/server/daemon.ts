@@ -7,17 +7,8 @@ import { join } from 'node:path'
 import { DerError, type LogRoot, type Runtime } from '@x/common'
 import type { ServerConfig } from '../config/model.ts'
 import { type ControlHandlers, type ControlServer, startControlServer } from '../control/control-server.ts'
-import {
-  type ContainerCreateRequest,
-  type ContainerDestroyRequest,
-  type ContainerIdRequest,
-  type ContainerListRequest,
-  type ControlMethodName,
-  type PoolCreateRequest,
-  type PoolDestroyRequest,
-  type PoolIdRequest,
-  controlMethodNames,
-} from '../control/control-api.ts'
+import { type ControlMethodName, controlMethodNames } from '../control/control-api.ts'
+import { type BackendHandlers, withPoolAttributes } from './pool-attributes.ts'
 import type { MetricsSource, TelemetryServer } from '../telemetry-server.ts'
 import { startTelemetryServer } from '../telemetry-server.ts'
 import { Engine } from './engine.ts'
@@ -48,39 +39,61 @@ export interface Daemon {
   stop(): Promise<void>
 }
 
-function record(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DerError('DER_INVAL', `${what}: request must be an object`)
-  return value as Record<string, unknown>
-}
-
-/** The control API's handlers over an engine; requests are validated field by field. */
+/** The control API over the one-engine backend (requests arrive validated by the control server). */
 export function engineControlHandlers(engine: Engine): ControlHandlers {
-  return {
-    SystemQuery: async () => engine.systemQuery(),
-    PoolCreate: async (request: PoolCreateRequest) => {
-      const r = record(request, 'pool create')
-      const properties = r['properties'] ?? {}
-      if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) throw new DerError('DER_INVAL', 'pool create: properties must be an object')
-      return { pool: await engine.poolCreate({ label: r['label'] as string, sizeBytes: r['sizeBytes'] as number, properties: properties as Record<string, string> }) }
+  const backend: BackendHandlers = {
+    SystemQuery: async (r) => {
+      const all = await engine.systemQuery()
+      if (r.ranks === undefined || r.ranks.length === 0) return all
+      const unknown = r.ranks.filter((rank) => !all.members.some((m) => m.rank === rank))
+      if (unknown.length > 0) throw new DerError('DER_NONEXIST', `rank(s) ${unknown.join(',')} are not members of the system`)
+      return { ...all, members: all.members.filter((m) => r.ranks?.includes(m.rank)) }
     },
+    SystemStop: async (r) => engine.systemRankOperation('stop', r.ranks),
+    SystemStart: async (r) => engine.systemRankOperation('start', r.ranks),
+    SystemExclude: async (r) => engine.systemRankOperation('exclude', r.ranks),
+    GetAttachInfo: () => Promise.resolve(engine.attachInfo()),
+    StorageScan: () => Promise.resolve(engine.storageScan()),
+    StorageFormat: async (r) => engine.storageFormat(r.force === true),
+    StorageQueryUsage: () => Promise.resolve(engine.storageUsage()),
+    PoolCreate: async (r) => ({ pool: await engine.poolCreate(r) }),
     PoolList: async () => ({ pools: await engine.poolList() }),
-    PoolQuery: async (request: PoolIdRequest) => engine.poolQuery(record(request, 'pool query')['id'] as string),
-    PoolDestroy: async (request: PoolDestroyRequest) => {
-      const r = record(request, 'pool destroy')
-      return engine.poolDestroy({ id: r['id'] as string, force: r['force'] === true })
+    PoolQuery: async (r) => engine.poolQuery(r.id, r.identity),
+    PoolDestroy: async (r) => engine.poolDestroy({ id: r.id, force: r.force === true }),
+    PoolGetProp: async (r) => ({ properties: await engine.poolGetProp(r.id, r.names) }),
+    PoolSetProp: async (r) => ({ properties: await engine.poolSetProp(r.id, r.properties) }),
+    PoolGetAcl: async (r) => engine.poolGetAcl(r.id),
+    PoolUpdateAcl: async (r) => engine.poolAclChange(r.id, { op: 'aclUpdate', entries: r.entries }),
+    PoolOverwriteAcl: async (r) => engine.poolAclChange(r.id, { op: 'aclOverwrite', entries: r.entries }),
+    PoolDeleteAcl: async (r) => engine.poolAclChange(r.id, { op: 'aclDelete', principal: r.principal }),
+    PoolExclude: async (r) => engine.poolTargetsOperation('exclude', r),
+    PoolDrain: async (r) => engine.poolTargetsOperation('drain', r),
+    PoolReintegrate: async (r) => engine.poolTargetsOperation('reintegrate', r),
+    PoolEvict: async (r) => engine.poolEvict(r.id),
+    PoolConnect: async (r) => engine.poolConnect(r.id, r.identity, r.caps),
+    // The one-engine PoolConnect opens no handle: nothing to give back.
+    PoolDisconnect: () => Promise.resolve({}),
+    ContainerCreate: async (r) => ({ container: await engine.containerCreate(r) }),
+    ContainerList: async (r) => ({ containers: await engine.containerList(r.pool, r.identity) }),
+    ContainerQuery: async (r) => engine.containerQuery(r.pool, r.cont, r.identity),
+    ContainerDestroy: async (r) => ({ container: await engine.containerDestroy(r.pool, r.cont, r.force === true, r.identity) }),
+    ContainerGetProp: async (r) => ({ properties: await engine.containerGetProp(r.pool, r.cont, r.names, r.identity) }),
+    ContainerSetProp: async (r) => ({ properties: await engine.containerSetProp(r.pool, r.cont, r.properties, r.identity) }),
+    ContainerListAttrs: async (r) => ({ names: await engine.containerListAttrs(r.pool, r.cont, r.identity) }),
+    ContainerGetAttr: async (r) => ({ attrs: await engine.containerGetAttr(r.pool, r.cont, r.names, r.identity) }),
+    ContainerSetAttr: async (r) => {
+      await engine.containerSetAttr(r.pool, r.cont, r.attrs, r.identity)
+      return {}
     },
-    PoolConnect: async (request: PoolIdRequest) => engine.poolConnect(record(request, 'pool connect')['id'] as string),
-    ContainerCreate: async (request: ContainerCreateRequest) => ({ container: await engine.containerCreate(record(request, 'container create') as unknown as ContainerCreateRequest) }),
-    ContainerList: async (request: ContainerListRequest) => ({ containers: await engine.containerList(record(request, 'container list')['pool'] as string) }),
-    ContainerQuery: async (request: ContainerIdRequest) => {
-      const r = record(request, 'container query')
-      return engine.containerQuery(r['pool'] as string, r['cont'] as string)
+    ContainerDelAttr: async (r) => {
+      await engine.containerDelAttr(r.pool, r.cont, r.names, r.identity)
+      return {}
     },
-    ContainerDestroy: async (request: ContainerDestroyRequest) => {
-      const r = record(request, 'container destroy')
-      return { container: await engine.containerDestroy(r['pool'] as string, r['cont'] as string, r['force'] === true) }
-    },
+    ContainerCreateSnap: async (r) => engine.containerCreateSnap(r.pool, r.cont, r.name, r.identity),
+    ContainerListSnaps: async (r) => ({ snapshots: await engine.containerListSnaps(r.pool, r.cont, r.identity) }),
+    ContainerDestroySnap: async (r) => engine.containerDestroySnap(r.pool, r.cont, r.snapshot, r.identity),
   }
+  return withPoolAttributes(backend)
 }
 
 /** Starts the engine, then the control server, then telemetry; undoes what started on failure. */
@@ -92,17 +105,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const metadataDir = config.controlMetadataPath ?? join(options.dataDir, 'control_meta')
   // The control server starts first on its port so the rank records its real address.
   let engine: Engine | undefined
-  const handlers = (): Engine => {
-    if (engine === undefined) throw new DerError('DER_AGAIN', 'the engine is still starting')
-    return engine
-  }
+  let api: ControlHandlers | undefined
   const control = await startControlServer({
     host: controlHost,
     port: controlPort,
     transport: config.transport,
     timers: runtime.timers,
     handlers: Object.fromEntries(
-      controlMethodNames.map((name: ControlMethodName) => [name, (r: unknown) => (engineControlHandlers(handlers())[name] as (request: unknown) => Promise<unknown>)(r)]),
+      controlMethodNames.map((name: ControlMethodName) => [
+        name,
+        (r: unknown) => {
+          if (api === undefined) return Promise.reject(new DerError('DER_AGAIN', 'the engine is still starting'))
+          return (api[name] as (request: unknown) => Promise<unknown>)(r)
+        },
+      ]),
     ) as unknown as ControlHandlers,
   })
   let telemetry: TelemetryServer | undefined
@@ -115,6 +131,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       controlAddress: control.address,
       ...(options.clusterSizeBytes === undefined ? {} : { clusterSizeBytes: options.clusterSizeBytes }),
     })
+    api = engineControlHandlers(engine)
     if (options.metrics !== undefined) telemetry = await startTelemetryServer({ source: options.metrics, port: options.telemetryPort ?? config.telemetryPort })
   } catch (e) {
     await control.close()

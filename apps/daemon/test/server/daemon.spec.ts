@@ -1,6 +1,6 @@
 import { createRealRuntime, isDerError } from '@x/common'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ControlClient, type ControlHandlers, controlClientTlsCredentials, startControlServer, startDaemon } from '../../src/index.ts'
+import { ControlClient, type ControlHandlers, controlClientTlsCredentials, partialControlHandlers, startControlServer, startDaemon } from '../../src/index.ts'
 import { haveOpenssl, makeCa, makeCert } from './certs.ts'
 import { smallConfig, startTestDaemon } from './helpers.ts'
 import { LogRoot, MemoryLogSink, parseLogMask } from '@x/common'
@@ -10,18 +10,12 @@ import { join } from 'node:path'
 
 const runtime = createRealRuntime()
 const insecure = { allowInsecure: true, caCertPath: '', certPath: '', keyPath: '' }
-const stubHandlers: ControlHandlers = {
+const stubHandlers: ControlHandlers = partialControlHandlers({
   SystemQuery: () => Promise.resolve({ members: [], mapVersion: 0 }),
   PoolCreate: () => Promise.reject(new Error('untyped')),
   PoolList: () => Promise.resolve({ pools: [] }),
-  PoolQuery: () => Promise.reject(new Error('x')),
-  PoolDestroy: () => Promise.reject(new Error('x')),
-  PoolConnect: () => Promise.reject(new Error('x')),
-  ContainerCreate: () => Promise.reject(new Error('x')),
   ContainerList: () => Promise.resolve({ containers: [] }),
-  ContainerQuery: () => Promise.reject(new Error('x')),
-  ContainerDestroy: () => Promise.reject(new Error('x')),
-}
+})
 const cleanups: (() => void | Promise<void>)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
