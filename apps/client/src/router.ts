@@ -10,7 +10,7 @@
  */
 import type { Context } from '@x/cart'
 import { DerError, isDerError, toDerError, type Runtime } from '@x/common'
-import { type ObjectId, type ObjectLayout, type PoolMap, type ShardPlacement, groupLeader, placeObject } from '@x/protocol'
+import { type ObjectId, type ObjectLayout, type PoolMap, type ShardPlacement, groupLeader, placeObject, poolTargets, targetById } from '@x/protocol'
 
 /** Returns the latest pool map the caller knows (from the pool service), or undefined. */
 export type RefreshPoolMap = (knownVersion: number) => Promise<PoolMap | undefined>
@@ -133,7 +133,9 @@ export class ObjectRouter {
   }
 
   /**
-   * The group's available replicas, starting from a rotating one (reads spread over replicas).
+   * The group's available replicas, starting from a rotating one (reads spread over replicas);
+   * for a replicated object only the caught-up ones when there are any (not on a reintegrating
+   * `UP` target, not remapped while a rebuild may still fill them).
    * For an erasure-coded object: its data shards that still sit on their own targets first
    * (rotating), then the parity and moved shards. Any shard of an EC group serves a read: the
    * engine gathers the cells from the data shards and, when one is unavailable, reconstructs it
@@ -150,8 +152,15 @@ export class ObjectRouter {
       const start = this.readRotor++ % data.length
       return [...data.slice(start), ...data.slice(0, start), ...rest]
     }
-    const start = this.readRotor++ % shards.length
-    return [...shards.slice(start), ...shards.slice(0, start)]
+    // A replica whose target is being reintegrated (`UP`: back in the layout, its data not caught
+    // up until rebuild makes it `UPIN`), or a shard remapped away from a lost target while a
+    // rebuild may still be filling it (some target is `DOWN`), may miss acknowledged writes: read
+    // the others, and those only when no other replica is left.
+    const rebuilding = poolTargets(this.map).some((t) => t.state === 'DOWN')
+    const caughtUp = shards.filter((s) => !(rebuilding && s.remapped) && (s.targetId === undefined || targetById(this.map, s.targetId)?.state !== 'UP'))
+    const readable = caughtUp.length > 0 ? caughtUp : shards
+    const start = this.readRotor++ % readable.length
+    return [...readable.slice(start), ...readable.slice(0, start)]
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Cart } from '@x/cart'
 import { DerError, VirtualRuntime, isDerError } from '@x/common'
-import { ObjectType, buildPoolMap, generateObjectId, parseObjectClass, poolMapFit } from '@x/protocol'
+import { ObjectType, applyPoolMapOperation, buildPoolMap, generateObjectId, parseObjectClass, poolMapFit, poolTargets } from '@x/protocol'
 import { MemoryFabric } from '@x/rdma-transport'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -87,5 +87,50 @@ describe(`ObjectRouter retries (seed ${seed})`, () => {
       { seed, numRuns: 100 },
     )
     expect(pool.stats.rpcs, `seed ${seed}`).toBe(0)
+  })
+})
+
+describe(`ObjectRouter reads during reintegration (seed ${seed})`, () => {
+  it('replicated reads skip replicas on reintegrating (UP) targets while a caught-up one exists', async () => {
+    const { router } = await setup()
+    const oid = generateObjectId({ lo: 7n, type: ObjectType.KV_HASHED, oclass: parseObjectClass('RP_3G1'), fit: poolMapFit(router.poolMap) })
+    const base = router.poolMap
+    const selector = [{ rank: 1 }]
+    const down = applyPoolMapOperation(base, 'exclude', selector)
+    const out = applyPoolMapOperation(down, 'rebuildDone', selector)
+    const back = applyPoolMapOperation(out, 'reintegrate', selector)
+    expect(router.adopt(back), `seed ${seed}`).toBe(true)
+    const upTargets = new Set(poolTargets(back).filter((t) => t.state === 'UP').map((t) => t.id))
+    expect(upTargets.size, `seed ${seed}: rank 1's targets are reintegrating`).toBe(2)
+    const layoutShards = router.layout(oid).groups[0]?.shards ?? []
+    expect(layoutShards.some((s) => s.targetId !== undefined && upTargets.has(s.targetId)), `seed ${seed}: a replica sits on a UP target`).toBe(true)
+    for (let i = 0; i < 6; i++) {
+      const picked = router.replicas(oid, 0)
+      expect(picked.length, `seed ${seed}`).toBe(2)
+      expect(picked.some((s) => s.targetId !== undefined && upTargets.has(s.targetId)), `seed ${seed}: read ${i} avoids the reintegrating replica`).toBe(false)
+    }
+  })
+})
+
+describe(`ObjectRouter reads during rebuild (seed ${seed})`, () => {
+  it('while a target is DOWN, replicated reads skip shards remapped onto new targets; after rebuildDone they are read again', async () => {
+    const { router } = await setup()
+    const base = router.poolMap
+    const selector = [{ rank: 2 }]
+    const down = applyPoolMapOperation(base, 'exclude', selector)
+    let oid = generateObjectId({ lo: 1n, type: ObjectType.KV_HASHED, oclass: parseObjectClass('RP_3G1'), fit: poolMapFit(base) })
+    // An object with a replica on rank 2 (every RP_3G1 object on 3 ranks has one).
+    expect(router.layout(oid).groups[0]?.shards.some((s) => s.rank === 2), `seed ${seed}`).toBe(true)
+    expect(router.adopt(down), `seed ${seed}`).toBe(true)
+    const remapped = (router.layout(oid).groups[0]?.shards ?? []).filter((s) => s.remapped)
+    expect(remapped.length, `seed ${seed}: the lost replica moved`).toBe(1)
+    for (let i = 0; i < 6; i++) {
+      const picked = router.replicas(oid, 0)
+      expect(picked.length, `seed ${seed}`).toBe(2)
+      expect(picked.some((s) => s.remapped), `seed ${seed}: read ${i} avoids the shard rebuild is filling`).toBe(false)
+    }
+    expect(router.adopt(applyPoolMapOperation(down, 'rebuildDone', selector)), `seed ${seed}`).toBe(true)
+    oid = generateObjectId({ lo: 1n, type: ObjectType.KV_HASHED, oclass: parseObjectClass('RP_3G1'), fit: poolMapFit(base) })
+    expect(router.replicas(oid, 0).length, `seed ${seed}: rebuilt, all three serve reads`).toBe(3)
   })
 })

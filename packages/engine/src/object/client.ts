@@ -24,6 +24,7 @@ import {
   objQueryKeyRpc,
   objUpdateRpc,
   placeObject,
+  poolTargets,
   targetById,
 } from '@x/protocol'
 import { type AkeyFetch, type AkeyUpdate, type QueryKeyResult, compareBytes } from '@x/vos'
@@ -186,11 +187,14 @@ export class ObjectClient {
 
   /**
    * Replicated reads: the replicas whose target is not being reintegrated (state `UP`: back in
-   * the layout, its data not caught up until `UPIN`), in order; all of them only when every
-   * replica is reintegrating.
+   * the layout, its data not caught up until `UPIN`) and that were not remapped while a rebuild
+   * may still be filling them (some target `DOWN`), in order; all of them only when none is left.
    */
   private caughtUpFirst(shards: readonly ShardPlacement[]): ShardPlacement[] {
-    const caughtUp = shards.filter((s) => s.targetId === undefined || targetById(this.map, s.targetId)?.state !== 'UP')
+    // A shard remapped away from a lost target is filled by the rebuild that runs while that
+    // target is DOWN: not read before that rebuild is done.
+    const rebuilding = poolTargets(this.map).some((t) => t.state === 'DOWN')
+    const caughtUp = shards.filter((s) => !(rebuilding && s.remapped) && (s.targetId === undefined || targetById(this.map, s.targetId)?.state !== 'UP'))
     return caughtUp.length > 0 ? caughtUp : [...shards]
   }
 

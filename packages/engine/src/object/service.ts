@@ -211,6 +211,8 @@ interface Status {
 }
 
 const success = 0
+/** How many early commit/abort decisions a replica remembers (see `earlyFinish`). */
+const earlyFinishMax = 16_384
 
 /** The DTX ids a VOS sees for operation `i` of DTX `id`. */
 function vosDtxId(id: string, i: number): string {
@@ -262,6 +264,12 @@ export class ObjectService {
   private commitTimer: TimerHandle | undefined
   private flushChain: Promise<void> = Promise.resolve()
   private readonly replicaDtx = new Map<string, ReplicaDtx>()
+  /**
+   * Commit or abort decisions that reached this replica before (or while) it applied the DTX's
+   * prepare (reordered or slow messages): the late prepare applies them at once instead of
+   * leaving a prepared write that no record resolves. Bounded; oldest first out.
+   */
+  private readonly earlyFinish = new Map<string, boolean>()
   private readonly commitIntervalMs: number
   private readonly commitBatchSize: number
   private readonly replicaTimeoutMs: number
@@ -269,6 +277,7 @@ export class ObjectService {
   private readonly unsafeAck: boolean
   private reintegrating: { version: number; ids: Set<number> } | undefined
   private stopped = false
+  private recoveryStarted = false
 
   constructor(private readonly options: ObjectServiceOptions) {
     this.cart = options.cart
@@ -310,8 +319,31 @@ export class ObjectService {
     if (options.cart.contexts.length !== 0) throw new DerError('DER_INVAL', 'start the object service on a cart without contexts (tags must equal target indexes)')
     const service = new ObjectService(options)
     for (let tag = 0; tag < options.targets.size; tag++) await options.cart.createContext({ listen: options.listen(tag) })
-    service.recovery = service.resolveRecovered()
+    void service.startRecovery()
     return service
+  }
+
+  /**
+   * Starts the background resolution of the DTXs found prepared at construction (once; later
+   * calls return the same promise) and returns {@link ObjectService.recovery}. {@link
+   * ObjectService.start} calls it; an engine that constructs the service itself (its cart already
+   * has its contexts) must call it once the contexts exist.
+   */
+  startRecovery(): Promise<DtxRecoveryResult> {
+    if (!this.recoveryStarted) {
+      this.recoveryStarted = true
+      this.recovery = this.resolveRecovered()
+    }
+    return this.recovery
+  }
+
+  /**
+   * Tries to finish the prepared DTX with VOS id `vosDtxId` on target `tag` (as a read that meets
+   * it does); true when it is no longer prepared here. For rebuild, whose pushes meet it.
+   */
+  async resolvePrepared(tag: number, vosDtxId: string): Promise<boolean> {
+    if (this.stopped) return false
+    return this.resolve(tag, baseDtxId(vosDtxId))
   }
 
   /** The engine's rank. */
@@ -540,7 +572,20 @@ export class ObjectService {
       this.replicaDtx.set(id, { tag, oid: input.oid, group, vosIds: vosIds.map((i) => vosDtxId(id, i)), participants })
       const sender = groupLeader(layout, group)
       const leaderMember = sender === undefined ? { rank: this.rank, tag } : { rank: sender.rank as number, tag: sender.targetIndex as number }
+      if (this.earlyFinish.get(id) === false) {
+        this.earlyFinish.delete(id)
+        this.replicaDtx.delete(id)
+        throw new DerError('DER_CANCELED', `DTX ${id} was aborted by its leader before its prepare arrived`)
+      }
       await apply(vos, input.epoch, id, encodeDtxRecord({ id, epoch: input.epoch, oid: input.oid, group, leader: leaderMember, participants }))
+      const early = this.earlyFinish.get(id)
+      if (early !== undefined) {
+        // The leader decided while the prepare was being applied.
+        this.earlyFinish.delete(id)
+        for (const v of vosIds.map((i) => vosDtxId(id, i))) if (vos.dtxState(v) === 'prepared') await (early ? vos.commitDtx(v) : vos.abortDtx(v))
+        this.replicaDtx.delete(id)
+        if (!early) throw new DerError('DER_CANCELED', `DTX ${id} was aborted by its leader while its prepare was applied`)
+      }
       return this.ok(input.epoch)
     }
     const leader = groupLeader(layout, group)
@@ -1072,6 +1117,7 @@ export class ObjectService {
         const state = vos.dtxState(id)
         if (state === 'prepared') await (commit ? vos.commitDtx(id) : vos.abortDtx(id))
         else if (state !== undefined && state !== (commit ? 'committed' : 'aborted')) throw new DerError('DER_PROTO', `DTX ${id} is ${state}, cannot ${commit ? 'commit' : 'abort'} it`)
+        else if (state === undefined) this.rememberEarlyFinish(baseDtxId(id), commit)
         this.replicaDtx.delete(baseDtxId(id))
       }
       return { rc: success, message: '' }
@@ -1079,6 +1125,14 @@ export class ObjectService {
       const e = toDerError(error)
       return { rc: e.code, message: e.message }
     }
+  }
+
+  private rememberEarlyFinish(id: string, commit: boolean): void {
+    if (this.earlyFinish.size >= earlyFinishMax) {
+      const oldest = this.earlyFinish.keys().next()
+      if (oldest.done !== true) this.earlyFinish.delete(oldest.value)
+    }
+    this.earlyFinish.set(id, commit)
   }
 
   private async onDtxCheck(poolUuid: string, tag: number, id: string, resolve: boolean): Promise<{ rc: number; message: string; state: DtxCheckState }> {
@@ -1136,8 +1190,8 @@ export class ObjectService {
       return true
     }
     if (this.inflight.has(id)) return false
-    const info = this.replicaDtx.get(id)
-    const ids = info?.vosIds ?? vos.listPreparedDtx().filter((v) => baseDtxId(v) === id)
+    const ids = this.replicaDtx.get(id)?.vosIds ?? vos.listPreparedDtx().filter((v) => baseDtxId(v) === id)
+    const info = this.replicaDtx.get(id) ?? this.recordFromVos(tag, id, ids)
     if (info === undefined || ids.length === 0) return false
     const layout = this.layout(info.oid)
     const leader = groupLeader(layout, info.group)
@@ -1166,7 +1220,11 @@ export class ObjectService {
       const states = await Promise.all(others.map((p) => ask(p, false)))
       if (states.some((s) => s === 'committed' || s === 'committable')) decision = 'commit'
       else if (states.some((s) => s === 'aborted' || s === 'unknown')) decision = 'abort'
-      else if (recovering && others.some((p, i) => states[i] === 'unreachable' && this.memberAvailable(p))) return false
+      // Prepared on every participant that answered. Commit only if every participant that the
+      // pool map still counts as available answered: the old leader, silent behind a partition
+      // or crashed but not yet excluded, may have aborted it, and committing without it let the
+      // replicas diverge (sim seed 10140). As in DAOS, the DTX waits for the leader's exclusion.
+      else if (others.some((p, i) => states[i] === 'unreachable' && this.memberAvailable(p))) return false
       else decision = 'commit'
     }
     if (decision === undefined) return false
@@ -1182,6 +1240,25 @@ export class ObjectService {
     this.replicaDtx.delete(id)
     if (!recovering) this.stats.resolvedOnRead++
     return true
+  }
+
+  /** The in-doubt entry of DTX `id` rebuilt from the record stored with its prepare in the VOS. */
+  private recordFromVos(tag: number, id: string, vosIds: readonly string[]): ReplicaDtx | undefined {
+    const vos = this.vos(tag)
+    for (const v of vosIds) {
+      const meta = vos.dtxMeta(v)
+      if (meta === undefined) continue
+      try {
+        const record = decodeDtxRecord(meta)
+        if (record.id !== id) continue
+        const entry: ReplicaDtx = { tag, oid: record.oid, group: record.group, vosIds: [...vosIds].sort(), participants: record.participants }
+        this.replicaDtx.set(id, entry)
+        return entry
+      } catch {
+        continue
+      }
+    }
+    return undefined
   }
 
   /** Whether the pool map counts the target of member `p` as available (not DOWN or DOWNOUT). */

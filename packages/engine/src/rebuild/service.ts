@@ -76,6 +76,12 @@ export interface RebuildServiceOptions {
   readonly pushAttempts?: number
   /** Value bytes per push before a page is split (default 1 MiB). */
   readonly maxPushBytes?: number
+  /**
+   * Finishes a prepared DTX that a push meets on target `tag` (the object service's resolution,
+   * as on a read); true when it is no longer prepared. Without it a push only waits for the DTX
+   * to commit on its own.
+   */
+  readonly resolvePrepared?: (tag: number, vosDtxId: string) => Promise<boolean>
   /** How long to wait for prepared DTXs to commit on their own before resolving them (default 500 ms). */
   readonly preparedWaitMs?: number
   /** Records per EC cell: must be the object service's `ecCellRecords` (default the same default). */
@@ -629,6 +635,14 @@ export class RebuildService {
           } catch (error) {
             // Prepared data of a live write: it commits soon; the versions written so far are skipped on retry.
             if (!isDerError(error, 'DER_INPROGRESS') || attempt >= 20) throw error
+            // A DTX whose leader is gone (it was prepared here before a crash) never commits on
+            // its own: after a few waits, resolve it as a read would.
+            const vosDtxId = error.details.dtxId
+            const resolver = this.options.resolvePrepared
+            if (attempt >= 2 && resolver !== undefined && typeof vosDtxId === 'string') {
+              const resolved = await resolver(input.targetIndex, vosDtxId).catch(() => false)
+              if (resolved) continue
+            }
             await this.runtime.timers.sleep(50)
           }
         }

@@ -186,7 +186,16 @@ export interface RebuildRunner {
 export const defaultRebuildFactory: RebuildFactory = (args) => new RebuildService(args)
 
 /** Makes a pool's {@link RebuildRunner} on an engine (it registers its handlers on `cart`, a pool-scoped view of the engine's cart). */
-export type RebuildFactory = (args: { readonly cart: Cart; readonly runtime: Runtime; readonly rank: number; readonly poolUuid: string; readonly targets: TargetSet; readonly logger: Logger }) => RebuildRunner
+export type RebuildFactory = (args: {
+  readonly cart: Cart
+  readonly runtime: Runtime
+  readonly rank: number
+  readonly poolUuid: string
+  readonly targets: TargetSet
+  readonly logger: Logger
+  /** Finishes a prepared DTX a rebuild push meets on target `tag` (the pool's object service); true when no longer prepared. */
+  readonly resolvePrepared?: (tag: number, vosDtxId: string) => Promise<boolean>
+}) => RebuildRunner
 
 /** Options of {@link SystemNode.start}. */
 export interface SystemNodeOptions {
@@ -1097,8 +1106,27 @@ export class SystemNode {
       pool.scoped = scoped
       pool.objects = objects
       pool.rebuiltMap = map
+      // The DTXs this engine held prepared when it went down (a kill -9) are resolved in the
+      // background: without it they stay prepared until a read meets them, and rebuild pushes
+      // into them fail with DER_INPROGRESS.
+      objects.startRecovery().then(
+        (r) => {
+          if (r.found > 0) this.logger.info('DTX recovery finished', { pool: uuid, found: r.found, resolved: r.resolved, pending: r.pending })
+        },
+        (e: unknown) => this.logger.warn('DTX recovery failed', { pool: uuid, error: String(e) }),
+      )
       const factory = this.options.rebuild === undefined ? defaultRebuildFactory : this.options.rebuild
-      if (factory !== false) pool.rebuild = factory({ cart: scoped, runtime: this.runtime, rank: this.rank, poolUuid: uuid, targets: this.targets, logger: this.logger })
+      if (factory !== false) {
+        pool.rebuild = factory({
+          cart: scoped,
+          runtime: this.runtime,
+          rank: this.rank,
+          poolUuid: uuid,
+          targets: this.targets,
+          logger: this.logger,
+          resolvePrepared: (tag, vosDtxId) => objects.resolvePrepared(tag, vosDtxId),
+        })
+      }
     })
     pool.opening = open
     try {

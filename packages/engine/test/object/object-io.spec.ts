@@ -124,7 +124,7 @@ describe(`object I/O failures and concurrency (seed ${seed})`, () => {
     }
   })
 
-  it('acknowledged writes survive a leader crash (read from the remaining replicas)', async () => {
+  it('acknowledged writes survive a leader crash: in doubt while the leader is in the map, committed once it is excluded', async () => {
     const c = await startCluster({ seed: seed + 2, ranks: 4, commitIntervalMs: 60_000 })
     const oid = c.newOid('RP_3G1')
     const layout = placeObject(c.map, oid)
@@ -135,9 +135,21 @@ describe(`object I/O failures and concurrency (seed ${seed})`, () => {
     expect(c.engines[lead.rank as number]?.service.pendingCommits, `seed ${seed + 2}`).toBe(4)
     await c.crash(lead.rank as number)
     const followers = (layout.groups[0]?.shards ?? []).filter((s) => s.shard !== lead.shard)
+    // The leader is silent but still in the pool map: it may have aborted, so no follower decides.
+    const first = followers[0]
+    if (first === undefined) throw new Error('no follower')
+    const inDoubt = await c.settle(c.client.fetch(oid, key('d0'), [{ type: 'single', akey: key('a') }], { replica: first.position }).then(() => 'served', (e: unknown) => (isDerError(e) ? e.name : String(e))))
+    expect(inDoubt, `seed ${seed + 2}: a read must not decide a DTX while its leader is only silent`).not.toBe('served')
+    // SWIM's verdict: the rank is excluded, the survivors resolve among themselves.
+    const excluded = applyPoolMapOperation(c.map, 'exclude', [{ rank: lead.rank as number }])
+    for (const e of c.engines) if (e.alive) e.service.setPoolMap(excluded)
+    const after = placeObject(excluded, oid)
+    const client = c.newClient(excluded)
     for (const s of followers) {
+      const position = after.groups[0]?.shards.find((x) => x.rank === s.rank && x.targetIndex === s.targetIndex)?.position
+      if (position === undefined) throw new Error(`seed ${seed + 2}: follower not in the new layout`)
       for (let i = 0; i < 4; i++) {
-        const [v] = await c.settle(c.client.fetch(oid, key(`d${i}`), [{ type: 'single', akey: key('a') }], { replica: s.position }))
+        const [v] = await c.settle(client.fetch(oid, key(`d${i}`), [{ type: 'single', akey: key('a') }], { replica: position }))
         expect(td.decode(v?.data), `seed ${seed + 2} shard ${s.shard} d${i}`).toBe(`acked-${i}`)
       }
       expect(c.engines[s.rank as number]?.service.stats.resolvedOnRead, `seed ${seed + 2}`).toBeGreaterThan(0)
