@@ -2,83 +2,11 @@
 // synced, a lossy in-process network (drops, delays, partitions; FIFO links), crashes and restarts, and
 // clients that retry with request ids until they get an answer.
 import { DerError, type Random, VirtualRuntime, isDerError } from '@x/common'
-import { type ConfState, type Entry, type HardState, type InitialState, MemoryStorage, type Message, RaftTicker, type Snapshot, type Storage } from '@x/raft'
+import { type Message, RaftTicker } from '@x/raft'
 import { ReplicatedService, type ServiceMachine, leaderHintOf } from '../../src/index.ts'
+import { DurableMemoryStorage } from '../../src/testing/index.ts'
 
-/** A MemoryStorage whose crash image is what the last `sync()` saw. */
-export class DurableMemoryStorage implements Storage {
-  private durable: { hardState: HardState; snapshot: Snapshot; entries: Entry[]; firstIndex: number; firstTerm: number }
-
-  constructor(private readonly live: MemoryStorage) {
-    this.durable = this.image()
-  }
-
-  static withVoters(voters: readonly number[], learners: readonly number[] = []): DurableMemoryStorage {
-    return new DurableMemoryStorage(MemoryStorage.withVoters(voters, learners))
-  }
-
-  private image(): { hardState: HardState; snapshot: Snapshot; entries: Entry[]; firstIndex: number; firstTerm: number } {
-    const first = this.live.firstIndex()
-    const last = this.live.lastIndex()
-    return { hardState: this.live.initialState().hardState, snapshot: this.live.snapshot(), entries: last >= first ? this.live.entries(first, last + 1) : [], firstIndex: first, firstTerm: this.live.term(first - 1) }
-  }
-
-  /** The storage a restarted node finds: only the synced writes. */
-  reopen(): DurableMemoryStorage {
-    const { snapshot: snap, firstIndex, firstTerm } = this.durable
-    const cs = snap.metadata.confState
-    const s = MemoryStorage.withVoters(cs.voters, cs.learners)
-    // Entries kept below the snapshot (not compacted yet) survive too: rebuild the log from its
-    // first index, then record the snapshot over it.
-    if (firstIndex - 1 < snap.metadata.index) {
-      if (firstIndex > 1) s.applySnapshot({ metadata: { index: firstIndex - 1, term: firstTerm, confState: cs }, data: new Uint8Array(0) })
-      s.append(this.durable.entries)
-      s.createSnapshot(snap.metadata.index, cs, snap.data)
-    } else {
-      if (snap.metadata.index > 0) s.applySnapshot(snap)
-      s.append(this.durable.entries)
-    }
-    s.setHardState(this.durable.hardState)
-    return new DurableMemoryStorage(s)
-  }
-
-  initialState(): InitialState {
-    return this.live.initialState()
-  }
-  entries(lo: number, hi: number, maxBytes?: number): Entry[] {
-    return this.live.entries(lo, hi, maxBytes)
-  }
-  term(index: number): number {
-    return this.live.term(index)
-  }
-  firstIndex(): number {
-    return this.live.firstIndex()
-  }
-  lastIndex(): number {
-    return this.live.lastIndex()
-  }
-  snapshot(): Snapshot {
-    return this.live.snapshot()
-  }
-  append(entries: readonly Entry[]): void {
-    this.live.append(entries)
-  }
-  setHardState(hardState: HardState): void {
-    this.live.setHardState(hardState)
-  }
-  applySnapshot(snapshot: Snapshot): void {
-    this.live.applySnapshot(snapshot)
-  }
-  createSnapshot(index: number, confState: ConfState, data: Uint8Array): Snapshot {
-    return this.live.createSnapshot(index, confState, data)
-  }
-  compact(index: number): void {
-    this.live.compact(index)
-  }
-  sync(): void {
-    this.durable = this.image()
-  }
-}
+export { DurableMemoryStorage }
 
 export interface SimOptions<M extends ServiceMachine> {
   readonly seed: number
