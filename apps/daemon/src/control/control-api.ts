@@ -8,6 +8,10 @@
 import * as grpc from '@grpc/grpc-js'
 import { DerError, isDerError, isDerName } from '@x/common'
 
+/** Response shapes the control API shares with the engine's `SystemNode` (one definition, in `@x/engine`). */
+export type { ContainerCreateResponse, ContainerDestroyResponse, ContainerInfo, ContainerListResponse, ContainerQueryResponse, PoolCreateResponse, PoolDestroyResponse, PoolEvictResponse, PoolInfo, PoolListResponse, PoolSpace, PropertiesResponse, RankUris } from '@x/engine'
+import type { ContainerCreateResponse, ContainerDestroyResponse, ContainerListResponse, ContainerQueryResponse, PoolCreateResponse, PoolDestroyResponse, PoolEvictResponse, PoolInfo, PoolListResponse, PoolSpace, PropertiesResponse, RankUris } from '@x/engine'
+
 /** A member of the system as `dmg system query` shows it. */
 export interface SystemMember {
   readonly rank: number
@@ -33,17 +37,6 @@ export interface SystemQueryResponse {
   readonly mapVersion: number
 }
 
-/** A pool as the management service records it. */
-export interface PoolInfo {
-  readonly uuid: string
-  readonly label: string
-  /** `creating`, `ready` or `destroying`. */
-  readonly state: string
-  readonly sizeBytes: number
-  readonly svcRanks: readonly number[]
-  readonly tgtRanks: readonly number[]
-}
-
 /** PoolCreate's request. */
 export interface PoolCreateRequest {
   readonly label: string
@@ -60,29 +53,12 @@ export interface PoolCreateRequest {
   readonly acl?: readonly string[]
 }
 
-/** PoolCreate's response. */
-export interface PoolCreateResponse {
-  readonly pool: PoolInfo
-}
-
 /** PoolList's request (no fields yet). */
 export type PoolListRequest = Record<string, never>
-
-/** PoolList's response. */
-export interface PoolListResponse {
-  readonly pools: readonly PoolInfo[]
-}
 
 /** PoolQuery's and PoolDestroy's pool identifier: a label or a UUID. */
 export interface PoolIdRequest {
   readonly id: string
-}
-
-/** Space of a pool (the sum over its targets). */
-export interface PoolSpace {
-  readonly usedBytes: number
-  readonly capacityBytes: number
-  readonly freeBytes: number
 }
 
 /** PoolQuery's response. */
@@ -122,12 +98,6 @@ export interface PoolDestroyRequest extends PoolIdRequest {
   readonly force: boolean
 }
 
-/** PoolDestroy's response. */
-export interface PoolDestroyResponse {
-  readonly uuid: string
-  readonly label: string
-}
-
 /** PoolConnect's response: what a client needs to do object I/O on the pool. */
 export interface PoolConnectResponse {
   readonly uuid: string
@@ -155,21 +125,9 @@ export interface PoolConnectRequest extends PoolUserRequest {
   readonly keepHandle?: boolean
 }
 
-/** A rank and its cart fabric URIs (index = tag = target index). */
-export interface RankUris {
-  readonly rank: number
-  readonly uris: readonly string[]
-}
-
 /** PoolDisconnect's request. */
 export interface PoolDisconnectRequest extends PoolIdRequest {
   readonly handle: string
-}
-
-/** A container as the pool service records it. */
-export interface ContainerInfo {
-  readonly uuid: string
-  readonly label: string
 }
 
 /** ContainerCreate's request. */
@@ -185,19 +143,9 @@ export interface ContainerCreateRequest extends IdentifiedRequest {
   readonly properties?: Readonly<Record<string, string>>
 }
 
-/** ContainerCreate's response. */
-export interface ContainerCreateResponse {
-  readonly container: ContainerInfo
-}
-
 /** ContainerList's request. */
 export interface ContainerListRequest extends IdentifiedRequest {
   readonly pool: string
-}
-
-/** ContainerList's response. */
-export interface ContainerListResponse {
-  readonly containers: readonly ContainerInfo[]
 }
 
 /** ContainerQuery's request: a pool and a container label or UUID. */
@@ -206,30 +154,10 @@ export interface ContainerIdRequest extends IdentifiedRequest {
   readonly cont: string
 }
 
-/** ContainerQuery's response. */
-export interface ContainerQueryResponse {
-  readonly poolUuid: string
-  readonly container: ContainerInfo
-  /** `KV` or `POSIX`. */
-  readonly type: string
-  /** Object class of the container's KV object. */
-  readonly oclass: string
-  /** The container's KV object id (`hi.lo`, decimal), allocated at create. */
-  readonly kvOid: string
-  readonly properties: Readonly<Record<string, string>>
-  readonly openHandles: number
-  readonly snapshots: readonly string[]
-}
-
 /** ContainerDestroy's request. */
 export interface ContainerDestroyRequest extends ContainerIdRequest {
   /** Destroy even with open handles (`--force`). */
   readonly force: boolean
-}
-
-/** ContainerDestroy's response. */
-export interface ContainerDestroyResponse {
-  readonly container: ContainerInfo
 }
 
 /**
@@ -365,11 +293,6 @@ export interface PoolGetPropRequest {
   readonly names?: readonly string[]
 }
 
-/** Pool properties (`name -> value`). */
-export interface PropertiesResponse {
-  readonly properties: Readonly<Record<string, string>>
-}
-
 /** PoolSetProp's request. */
 export interface PoolSetPropRequest {
   readonly id: string
@@ -409,11 +332,6 @@ export interface PoolTargetsRequest {
 /** A pool map change's response. */
 export interface PoolMapChangeResponse {
   readonly mapVersion: number
-}
-
-/** PoolEvict's response. */
-export interface PoolEvictResponse {
-  readonly evicted: number
 }
 
 /** A pool named by `daos`, with the caller's identity. */
